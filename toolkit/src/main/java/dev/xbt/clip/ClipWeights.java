@@ -1,0 +1,93 @@
+package dev.xbt.clip;
+
+import dev.xbt.engine.Parameter;
+import dev.xbt.engine.nn.Module;
+import dev.xbt.weights.ClipLayout;
+import dev.xbt.weights.TensorSource;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Loads checkpoint tensors into a model by name, in any layout {@link ClipLayout} knows. */
+public final class ClipWeights {
+    private ClipWeights() {}
+
+    /** Thrown when a checkpoint does not fit the model; the message lists every problem at once. */
+    public static final class MismatchException extends IllegalArgumentException {
+        MismatchException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Copies every parameter of {@code model} from {@code source}. Missing, unexpected and mis-shaped
+     * tensors, and tensors holding NaN or infinity, are collected and reported together; nothing is
+     * changed in the model unless everything fits.
+     */
+    public static void load(Module model, TensorSource source) {
+        TensorSource view = ClipLayout.asOpenClip(source);
+        Map<String, Parameter> params = model.namedParameters();
+        List<String> missing = new ArrayList<>(), misShaped = new ArrayList<>(), nonFinite = new ArrayList<>();
+        Set<String> unexpected = new LinkedHashSet<>(view.names());
+        unexpected.removeAll(params.keySet());
+        for (var e : params.entrySet()) {
+            if (!view.names().contains(e.getKey())) {
+                missing.add(e.getKey());
+                continue;
+            }
+            int[] want = e.getValue().shape(), have = view.shape(e.getKey());
+            if (!sameShape(want, have)) {
+                misShaped.add(e.getKey() + " " + Arrays.toString(have) + " (model " + Arrays.toString(want) + ")");
+            }
+        }
+        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty()) {
+            List<float[]> values = new ArrayList<>();
+            for (String name : params.keySet()) {
+                float[] d = view.read(name);
+                for (float v : d) {
+                    if (!Float.isFinite(v)) {
+                        nonFinite.add(name);
+                        break;
+                    }
+                }
+                values.add(d);
+            }
+            if (nonFinite.isEmpty()) {
+                int i = 0;
+                for (Parameter p : params.values()) p.copyFrom(values.get(i++));
+                return;
+            }
+        }
+        StringBuilder sb = new StringBuilder("checkpoint does not fit the model:");
+        list(sb, "missing", missing);
+        list(sb, "unexpected", new ArrayList<>(unexpected));
+        list(sb, "wrong shape", misShaped);
+        list(sb, "NaN or infinite values in", nonFinite);
+        throw new MismatchException(sb.toString());
+    }
+
+    /** A scalar stored as [] or [1] fits either. */
+    private static boolean sameShape(int[] a, int[] b) {
+        if (Arrays.equals(a, b)) return true;
+        return size(a) == 1 && size(b) == 1 && a.length <= 1 && b.length <= 1;
+    }
+
+    private static long size(int[] s) {
+        long n = 1;
+        for (int d : s) n *= d;
+        return n;
+    }
+
+    private static void list(StringBuilder sb, String what, List<String> names) {
+        if (names.isEmpty()) return;
+        sb.append(' ').append(names.size()).append(' ').append(what).append(": ");
+        int shown = Math.min(names.size(), 12);
+        sb.append(String.join(", ", names.subList(0, shown)));
+        if (names.size() > shown) sb.append(", ... (").append(names.size() - shown).append(" more)");
+        sb.append(';');
+    }
+}
