@@ -94,7 +94,12 @@ public final class Tape implements AutoCloseable {
     /** Backward from a one-element tensor (seed gradient 1). */
     public void backward(Tensor loss) {
         if (loss.size() != 1) throw EngineException.of("backward", "needs a one-element loss, or pass its gradient", loss);
-        backward(loss, Tensor.full(1f, loss.shape()));
+        // The seed lives on the loss's backend, not on the thread's current one: they differ whenever
+        // a model runs on a backend other than the default (scalar64 for gradient checks, or scalar
+        // once a faster CPU backend is the default).
+        Tensor seed = Tensor.zeros(loss.backend, loss.shape());
+        loss.backend.fill(seed.buffer, 1f);
+        backward(loss, seed);
     }
 
     /** Backward from {@code output} with the given gradient of it. */
