@@ -109,6 +109,10 @@ public final class Tape implements AutoCloseable {
         if (output.node == null || output.node.tape() != this) {
             throw EngineException.of("backward", "tensor was not recorded on this tape", output);
         }
+        if (gradOutput.backend != output.backend) {
+            throw EngineException.of("backward", "gradient lives on backend " + gradOutput.backend.name()
+                    + ", output on " + output.backend.name(), output, gradOutput);
+        }
         if (!java.util.Arrays.equals(output.shape(), gradOutput.shape())) {
             throw EngineException.of("backward", "gradient shape differs from output shape", output, gradOutput);
         }

@@ -36,9 +36,10 @@ public final class ScalarBackend implements Backend {
         return name();
     }
 
-    private static RefBuffer h(Buffer b) {
-        if (b instanceof RefBuffer r) return r;
-        throw new IllegalArgumentException("not a scalar-backend buffer: " + (b == null ? "null" : b.backend().name()));
+    /** The buffer as this backend's own; a buffer of another backend (even the other precision) is refused. */
+    private RefBuffer h(Buffer b) {
+        if (b instanceof RefBuffer r && r.backend == this) return r;
+        throw new IllegalArgumentException(name() + ": buffer belongs to backend " + (b == null ? "null" : b.backend().name()));
     }
 
     private RefBuffer make(int n) {
