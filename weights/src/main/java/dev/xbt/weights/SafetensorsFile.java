@@ -52,7 +52,7 @@ import java.util.StringJoiner;
  * open file may be read from several threads at once. Segments handed out by {@link #segment} and reads in
  * progress become invalid at {@link #close}.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements AutoCloseable, TensorSource {
     /** The reference implementation's cap on the header length; larger values mean a corrupt or foreign file. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     /** The longest Java array the readers will allocate (the VM refuses a few elements short of 2^31 − 1). */
@@ -186,6 +186,16 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Absolute file offset where the data section starts (8 + header length). */
     public long dataStart() {
         return dataStart;
+    }
+
+    @Override
+    public int[] shape(String name) {
+        return info(name).intShape();
+    }
+
+    @Override
+    public float[] read(String name) {
+        return readFloats(name);
     }
 
     /**
