@@ -12,7 +12,8 @@ import java.io.PrintWriter;
  */
 @Command(name = "xbt", mixinStandardHelpOptions = true, version = "xbt 0.1.0",
         description = "Upgrade the embedding model of an image-text retrieval system without re-embedding its gallery.",
-        subcommands = {DemoCommand.class, BackendsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TokenizeCommand.class, InspectCommand.class, BackendsCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code of a command that failed on bad input or a failed run. */
     public static final int EXIT_ERROR = 2;
