@@ -94,7 +94,10 @@ public final class Tape implements AutoCloseable {
     /** Backward from a one-element tensor (seed gradient 1). */
     public void backward(Tensor loss) {
         if (loss.size() != 1) throw EngineException.of("backward", "needs a one-element loss, or pass its gradient", loss);
-        backward(loss, Tensor.full(1f, loss.shape()));
+        // The seed lives on the loss's backend, not on the thread's current one.
+        Tensor seed = Tensor.zeros(loss.backend, loss.shape());
+        loss.backend.fill(seed.buffer, 1f);
+        backward(loss, seed);
     }
 
     /** Backward from {@code output} with the given gradient of it. */
@@ -106,6 +109,10 @@ public final class Tape implements AutoCloseable {
         }
         if (!java.util.Arrays.equals(output.shape(), gradOutput.shape())) {
             throw EngineException.of("backward", "gradient shape differs from output shape", output, gradOutput);
+        }
+        if (gradOutput.backend != output.backend) {
+            throw EngineException.of("backward", "gradient lives on backend " + gradOutput.backend.name()
+                    + ", output on " + output.backend.name(), output, gradOutput);
         }
         consumed = true;
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
