@@ -507,6 +507,7 @@ public abstract class BackendContract {
         cs.add(op("crossEntropy [512,1000]", in -> Nn.crossEntropy(in[0], targets)).in(normal(seed++, 3f, 512 * 1000), 512, 1000));
         cs.add(op("l2Normalize", in -> Nn.l2Normalize(in[0])).in(randn(seed++, 7, 13), 7, 13));
         cs.add(op("l2Normalize [512,768]", in -> Nn.l2Normalize(in[0])).in(randn(seed++, 512, 768), 512, 768));
+        cs.add(op("l2Normalize eps", in -> Nn.l2Normalize(in[0], 0.5f)).in(normal(seed++, 0.3f, 5 * 7), 5, 7));
         cs.add(op("cosineSimilarity", in -> Nn.cosineSimilarity(in[0], in[1])).in(randn(seed++, 5, 9), 5, 9).in(randn(seed++, 5, 9), 5, 9));
         cs.add(op("cosineSimilarity broadcast", in -> Nn.cosineSimilarity(in[0], in[1]))
                 .in(randn(seed++, 3, 1, 64), 3, 1, 64).in(randn(seed++, 4, 64), 4, 64));
@@ -967,6 +968,16 @@ public abstract class BackendContract {
         double rowSum = 0;
         for (int j = 0; j < n; j++) rowSum += g[j];
         assertEquals(0, rowSum, 1e-6, "softmax − onehot sums to zero");
+    }
+
+    @Test
+    void addIntoAccumulatesInPlace() {
+        float[] a = normal(85, 1f, 1031), b = normal(86, 1f, 1031);
+        Tensor dst = Tensor.of(be, a, 1031);
+        Ops.addInto(dst, Tensor.of(be, b, 1031));
+        float[] want = new float[a.length];
+        for (int i = 0; i < a.length; i++) want[i] = a[i] + b[i];
+        compare("addInto", dst.toArray(), want, tolerance(Kind.ELEMENTWISE));
     }
 
     @Test
