@@ -94,7 +94,9 @@ public final class Tape implements AutoCloseable {
     /** Backward from a one-element tensor (seed gradient 1). */
     public void backward(Tensor loss) {
         if (loss.size() != 1) throw EngineException.of("backward", "needs a one-element loss, or pass its gradient", loss);
-        // The seed lives on the loss's backend, not on the thread's current one.
+        // The seed lives on the loss's backend, not on the thread's current one: they differ whenever
+        // a model runs on a backend other than the default (scalar64 for gradient checks, or scalar
+        // once a faster CPU backend is the default).
         Tensor seed = Tensor.zeros(loss.backend, loss.shape());
         loss.backend.fill(seed.buffer, 1f);
         backward(loss, seed);
@@ -107,12 +109,12 @@ public final class Tape implements AutoCloseable {
         if (output.node == null || output.node.tape() != this) {
             throw EngineException.of("backward", "tensor was not recorded on this tape", output);
         }
-        if (!java.util.Arrays.equals(output.shape(), gradOutput.shape())) {
-            throw EngineException.of("backward", "gradient shape differs from output shape", output, gradOutput);
-        }
         if (gradOutput.backend != output.backend) {
             throw EngineException.of("backward", "gradient lives on backend " + gradOutput.backend.name()
                     + ", output on " + output.backend.name(), output, gradOutput);
+        }
+        if (!java.util.Arrays.equals(output.shape(), gradOutput.shape())) {
+            throw EngineException.of("backward", "gradient shape differs from output shape", output, gradOutput);
         }
         consumed = true;
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
