@@ -36,10 +36,6 @@ class GradCheckTest {
         return shape;
     }
 
-    private static int size(int[] shape) {
-        return Shape.size(shape);
-    }
-
     // ================================================================ element-wise binary
 
     static Stream<Arguments> broadcastPairs() {
