@@ -81,7 +81,17 @@ public final class Nn {
             int[] ms = mask.shape();
             int slices = mask.size() / Math.max(1, tq * tk);
             boolean tail = ms.length >= 2 && ms[ms.length - 2] == tq && ms[ms.length - 1] == tk;
-            if (!tail || slices == 0 || bh % slices != 0 || (ms.length > 2 && ms.length != r)) {
+            // Head i uses mask slice i / maskGroup: the mask's leading axes must be q's leading
+            // axes up to some point and 1 after it ([B, 1, Tq, Tk]), never 1 before a full axis
+            // ([1, H, Tq, Tk] would hand batch 0's heads to every batch).
+            boolean prefix = ms.length == 2 || ms.length == r;
+            boolean broadcasting = false;
+            for (int i = 0; prefix && i < ms.length - 2; i++) {
+                if (!broadcasting && ms[i] == qs[i]) continue;
+                broadcasting = true;
+                prefix = ms[i] == 1;
+            }
+            if (!tail || slices == 0 || bh % slices != 0 || !prefix) {
                 throw EngineException.of("attention", "mask must be [Tq, Tk], [B, 1, Tq, Tk] or [B, H, Tq, Tk]", q, k, mask);
             }
             maskGroup = slices == 1 ? Integer.MAX_VALUE : bh / slices;

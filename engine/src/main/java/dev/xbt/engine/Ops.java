@@ -379,6 +379,9 @@ public final class Ops {
 
     /** Stacks equally shaped tensors along a new leading axis. */
     public static Tensor stack(Tensor... parts) {
+        for (Tensor p : parts) {
+            if (!Arrays.equals(p.shape(), parts[0].shape())) throw EngineException.of("stack", "shapes differ", parts);
+        }
         Tensor[] r = new Tensor[parts.length];
         for (int i = 0; i < parts.length; i++) {
             int[] s = parts[i].shape();

@@ -10,6 +10,8 @@ import dev.xbt.engine.backend.Buffer;
 public final class Parameter extends Tensor {
     private final String name;
     private boolean frozen;
+    /** Whether grad is a view of a {@link ParameterSet}'s flat gradient buffer. */
+    private boolean gradBound;
 
     public Parameter(String name, Tensor init) {
         super(init.backend, init.buffer, init.shape());
@@ -29,7 +31,12 @@ public final class Parameter extends Tensor {
     public Parameter freeze(boolean value) {
         this.frozen = value;
         super.requiresGrad(!value);
-        if (value) grad = null;
+        if (value) {
+            // A packed parameter keeps its view of the flat gradient buffer (zeroed), so that
+            // unfreezing it sends its gradients where the optimizer reads them again.
+            if (gradBound) backend.fill(grad.buffer, 0f);
+            else grad = null;
+        }
         return this;
     }
 
@@ -53,6 +60,7 @@ public final class Parameter extends Tensor {
     /** Points the gradient at a view of a flat gradient buffer (see {@link ParameterSet}). */
     void bindGrad(Buffer gradView) {
         grad = Tensor.wrap(gradView, shape());
+        gradBound = true;
     }
 
     @Override
