@@ -43,8 +43,9 @@ public final class ParameterSet {
     public static ParameterSet of(Collection<Parameter> all, Predicate<Parameter> decay) {
         List<Parameter> withDecay = new ArrayList<>(), without = new ArrayList<>();
         Backend be = null;
+        java.util.Set<Parameter> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Parameter p : all) {
-            if (p.frozen()) continue;
+            if (p.frozen() || !seen.add(p)) continue;
             if (be == null) be = p.backend();
             else if (p.backend() != be) throw new EngineException("ParameterSet: parameters on different backends: " + p.describe());
             (decay.test(p) ? withDecay : without).add(p);
@@ -93,6 +94,17 @@ public final class ParameterSet {
     /** Elements in total. */
     public long count() {
         return total;
+    }
+
+    /**
+     * Throws when a packed parameter has been frozen since packing: the optimizer would go on moving
+     * it (momentum, weight decay). Rebuild the set after changing what is trainable.
+     */
+    public void checkTrainable() {
+        for (Parameter p : params) {
+            if (p.frozen()) throw new EngineException("parameter " + p.describe()
+                    + " was frozen after its ParameterSet was built; build a new ParameterSet (and optimizer)");
+        }
     }
 
     public void zeroGrad() {

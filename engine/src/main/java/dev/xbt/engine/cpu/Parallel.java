@@ -58,7 +58,9 @@ public final class Parallel {
             try {
                 tasks[c].join();
             } catch (RuntimeException | Error e) {
-                if (failure == null) failure = e instanceof RuntimeException re ? re : new RuntimeException(e);
+                // join() rethrows a copy made on this thread whose cause is the worker's original: report the original.
+                Throwable t = e.getCause() != null && e.getCause().getClass() == e.getClass() ? e.getCause() : e;
+                if (failure == null) failure = t instanceof RuntimeException re ? re : new RuntimeException(t);
             }
         }
         if (failure != null) throw failure;

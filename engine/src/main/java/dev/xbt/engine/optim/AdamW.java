@@ -35,6 +35,7 @@ public final class AdamW implements Optimizer {
 
     @Override
     public void step(float lr) {
+        params.checkTrainable();
         step++;
         float bias1 = (float) (1 - Math.pow(beta1, step)), bias2 = (float) (1 - Math.pow(beta2, step));
         Backend be = params.backend();

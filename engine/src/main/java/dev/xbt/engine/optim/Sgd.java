@@ -22,6 +22,7 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void step(float lr) {
+        params.checkTrainable();
         step++;
         long nd = params.decayedCount(), n = params.count();
         var be = params.backend();
