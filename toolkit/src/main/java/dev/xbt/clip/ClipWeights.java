@@ -7,6 +7,7 @@ import dev.xbt.weights.TensorSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -25,47 +26,57 @@ public final class ClipWeights {
 
     /**
      * Copies every parameter of {@code model} from {@code source}. Missing, unexpected and mis-shaped
-     * tensors, and tensors holding NaN or infinity, are collected and reported together; nothing is
-     * changed in the model unless everything fits.
+     * tensors, tensors holding NaN or infinity, and tensors the source cannot produce (a Hugging Face
+     * in-projection with one of q/k/v absent, a dtype that cannot be decoded) are collected and
+     * reported together in one {@link MismatchException}; nothing is changed in the model unless
+     * everything fits.
      */
     public static void load(Module model, TensorSource source) {
         TensorSource view = ClipLayout.asOpenClip(source);
         Map<String, Parameter> params = model.namedParameters();
         List<String> missing = new ArrayList<>(), misShaped = new ArrayList<>(), nonFinite = new ArrayList<>();
+        List<String> unusable = new ArrayList<>();
         Set<String> unexpected = new LinkedHashSet<>(view.names());
         unexpected.removeAll(params.keySet());
+        Map<String, float[]> values = new LinkedHashMap<>();
         for (var e : params.entrySet()) {
-            if (!view.names().contains(e.getKey())) {
-                missing.add(e.getKey());
+            String name = e.getKey();
+            if (!view.names().contains(name)) {
+                missing.add(name);
                 continue;
             }
-            int[] want = e.getValue().shape(), have = view.shape(e.getKey());
-            if (!sameShape(want, have)) {
-                misShaped.add(e.getKey() + " " + Arrays.toString(have) + " (model " + Arrays.toString(want) + ")");
-            }
-        }
-        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty()) {
-            List<float[]> values = new ArrayList<>();
-            for (String name : params.keySet()) {
-                float[] d = view.read(name);
-                for (float v : d) {
-                    if (!Float.isFinite(v)) {
-                        nonFinite.add(name);
-                        break;
-                    }
+            int[] want = e.getValue().shape(), have;
+            float[] d;
+            try {
+                have = view.shape(name);
+                if (!sameShape(want, have)) {
+                    misShaped.add(name + " " + Arrays.toString(have) + " (model " + Arrays.toString(want) + ")");
+                    continue;
                 }
-                values.add(d);
+                // Read even when other tensors are already known not to fit, so that one error lists everything.
+                d = view.read(name);
+            } catch (RuntimeException ex) {
+                unusable.add(ex.getMessage() != null && ex.getMessage().contains(name) ? ex.getMessage()
+                        : name + ": " + ex.getMessage());
+                continue;
             }
-            if (nonFinite.isEmpty()) {
-                int i = 0;
-                for (Parameter p : params.values()) p.copyFrom(values.get(i++));
-                return;
+            for (float v : d) {
+                if (!Float.isFinite(v)) {
+                    nonFinite.add(name);
+                    break;
+                }
             }
+            values.put(name, d);
+        }
+        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty() && nonFinite.isEmpty() && unusable.isEmpty()) {
+            for (var e : params.entrySet()) e.getValue().copyFrom(values.get(e.getKey()));
+            return;
         }
         StringBuilder sb = new StringBuilder("checkpoint does not fit the model:");
         list(sb, "missing", missing);
         list(sb, "unexpected", new ArrayList<>(unexpected));
         list(sb, "wrong shape", misShaped);
+        list(sb, "unusable", unusable);
         list(sb, "NaN or infinite values in", nonFinite);
         throw new MismatchException(sb.toString());
     }
