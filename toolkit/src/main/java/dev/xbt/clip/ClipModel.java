@@ -9,7 +9,8 @@ import dev.xbt.engine.nn.Module;
 
 /**
  * CLIP: an image tower ({@code visual.*}), a text tower (top-level names, as OpenCLIP) and the
- * learnable temperature {@code logit_scale} (initialised to ln(1/0.07), used clamped at ln 100).
+ * learnable temperature {@code logit_scale} (initialised to ln(1/0.07); training clamps it to
+ * [0, ln 100] after each step, {@link #MAX_LOGIT_SCALE}, as OpenCLIP does).
  * Either tower can be used alone: a gallery is built with one, queries with the other.
  */
 public final class ClipModel extends Module {

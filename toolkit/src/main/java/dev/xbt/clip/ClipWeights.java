@@ -7,7 +7,6 @@ import dev.xbt.weights.TensorSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +37,6 @@ public final class ClipWeights {
         List<String> unusable = new ArrayList<>();
         Set<String> unexpected = new LinkedHashSet<>(view.names());
         unexpected.removeAll(params.keySet());
-        Map<String, float[]> values = new LinkedHashMap<>();
         for (var e : params.entrySet()) {
             String name = e.getKey();
             if (!view.names().contains(name)) {
@@ -48,6 +46,8 @@ public final class ClipWeights {
             int[] want = e.getValue().shape(), have;
             float[] d;
             try {
+                // First pass: validate only, one tensor in memory at a time (the second pass reads again),
+                // so loading costs the model's size once, not twice.
                 have = view.shape(name);
                 if (!sameShape(want, have)) {
                     misShaped.add(name + " " + Arrays.toString(have) + " (model " + Arrays.toString(want) + ")");
@@ -66,10 +66,9 @@ public final class ClipWeights {
                     break;
                 }
             }
-            values.put(name, d);
         }
         if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty() && nonFinite.isEmpty() && unusable.isEmpty()) {
-            for (var e : params.entrySet()) e.getValue().copyFrom(values.get(e.getKey()));
+            for (var e : params.entrySet()) e.getValue().copyFrom(view.read(e.getKey()));
             return;
         }
         StringBuilder sb = new StringBuilder("checkpoint does not fit the model:");
