@@ -30,13 +30,16 @@ import static org.junit.jupiter.api.Assertions.fail;
  * src/test/resources/fixtures/README.md.
  *
  * <p>Tolerances, per tensor with a = ours and b = torch's: {@code max|a−b| / max|b| ≤ tol} and, for
- * every element, {@code |a−b| ≤ tol·(|b| + 1e-3·max|b|)}; tol = 1e-4 on the float32 backends and
+ * every element, {@code |a−b| ≤ tol·(|b| + 1e-2·max|b|)}; tol = 1e-4 on the float32 backends and
  * 1e-5 on scalar64 (float64 storage: what remains is the fixture's float32 rounding and the float32
  * constants of the engine's API, such as the attention scale 1/√d and the layer-norm eps, which
  * move elements near zero by a few 1e-9 of max|b|). AdamW losses: {@code |a−b| ≤ tol·|b|} per
  * step; parameters after the AdamW steps: {@code max|a−b| / max|b| ≤ 1e-4} (see
  * {@link #TOL_ADAM_PARAMS}; the attention's key bias, whose gradient is exactly zero, is checked
- * apart).
+ * apart). The element floor of 1e-2·max|b| is float32's own limit: a weight gradient sums
+ * B·T = 231 products, and a float32 sum of that length (any order, torch's included) is exact only to
+ * about 1e-7 of the summed magnitudes, so an element that cancels to 1e-4 of max|b| cannot be held to
+ * 1e-4 of itself.
  *
  * <p>Backends: scalar (float32 reference) and scalar64 always; cpu when its provider is on the class
  * path and available, else that case is skipped with the reason.
@@ -272,12 +275,12 @@ class BlockFixtureTest {
         double maxRef = 0;
         for (float v : b) maxRef = Math.max(maxRef, Math.abs((double) v));
         double normRel = normRelative(a, b);
-        // Element-wise: |a−b| ≤ tol·(|b| + 1e-3·max|b|); report the worst ratio to that bound, in units of tol.
+        // Element-wise: |a−b| ≤ tol·(|b| + 1e-2·max|b|); report the worst ratio to that bound, in units of tol.
         double worst = 0;
         int worstAt = -1, bad = 0;
         for (int i = 0; i < a.length; i++) {
             double diff = Math.abs((double) a[i] - b[i]);
-            double bound = tol * (Math.abs((double) b[i]) + 1e-3 * maxRef);
+            double bound = tol * (Math.abs((double) b[i]) + 1e-2 * maxRef);
             double ratio = bound == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / bound;
             if (!(ratio <= 1)) bad++;
             if (!(ratio <= worst)) {
