@@ -1,6 +1,8 @@
 package dev.xbt.data;
 
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * An importer: turns some source of images and captions into a data set by calling a {@link ManifestWriter}'s
@@ -25,6 +27,14 @@ public interface DataSource {
     /** How it is written on the command line ({@code "folder:DIR"}); the name by default. */
     default String usage() {
         return name();
+    }
+
+    /**
+     * The files or folders this source reads for {@code opts} (none by default). The command line refuses an
+     * output folder inside one of them, or one of them inside the output folder, before anything is written.
+     */
+    default List<Path> inputs(PrepareOptions opts) {
+        return List.of();
     }
 
     /** Adds this source's images to {@code out}. */

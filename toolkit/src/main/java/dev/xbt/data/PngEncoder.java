@@ -16,6 +16,9 @@ import java.util.zip.Deflater;
 public final class PngEncoder {
     private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
+    /** One deflater a thread: making one allocates zlib's state, which costs more than compressing a small picture. */
+    private static final ThreadLocal<Deflater> DEFLATERS = ThreadLocal.withInitial(Deflater::new);
+
     private PngEncoder() {}
 
     /** The PNG file of {@code image}, deflate level 6. */
@@ -33,26 +36,23 @@ public final class PngEncoder {
         for (int y = 0; y < h; y++) {
             int row = y * stride;
             int prev = row - stride;
+            for (int i = 0; i < stride; i++) {
+                int x = px[row + i] & 0xFF;
+                int a = i >= 3 ? px[row + i - 3] & 0xFF : 0;
+                int b = y > 0 ? px[prev + i] & 0xFF : 0;
+                int c = i >= 3 && y > 0 ? px[prev + i - 3] & 0xFF : 0;
+                cand[0][i] = (byte) x;
+                cand[1][i] = (byte) (x - a);
+                cand[2][i] = (byte) (x - b);
+                cand[3][i] = (byte) (x - ((a + b) >>> 1));
+                cand[4][i] = (byte) (x - paeth(a, b, c));
+            }
             long best = Long.MAX_VALUE;
             int bestF = 0;
             for (int f = 0; f < 5; f++) {
-                byte[] c = cand[f];
+                byte[] cf = cand[f];
                 long sum = 0;
-                for (int i = 0; i < stride; i++) {
-                    int x = px[row + i] & 0xFF;
-                    int a = i >= 3 ? px[row + i - 3] & 0xFF : 0;
-                    int b = y > 0 ? px[prev + i] & 0xFF : 0;
-                    int cc = i >= 3 && y > 0 ? px[prev + i - 3] & 0xFF : 0;
-                    int v = switch (f) {
-                        case 0 -> x;
-                        case 1 -> x - a;
-                        case 2 -> x - b;
-                        case 3 -> x - ((a + b) >>> 1);
-                        default -> x - paeth(a, b, cc);
-                    };
-                    c[i] = (byte) v;
-                    sum += Math.abs((byte) v);
-                }
+                for (int i = 0; i < stride; i++) sum += Math.abs(cf[i]);
                 if (sum < best) {
                     best = sum;
                     bestF = f;
@@ -61,21 +61,19 @@ public final class PngEncoder {
             raw[y * (stride + 1)] = (byte) bestF;
             System.arraycopy(cand[bestF], 0, raw, y * (stride + 1) + 1, stride);
         }
-        Deflater deflater = new Deflater(level);
+        Deflater deflater = DEFLATERS.get();
         byte[] z;
-        try {
-            deflater.setInput(raw);
-            deflater.finish();
-            ByteArrayOutputStream zout = new ByteArrayOutputStream(raw.length / 2 + 64);
-            byte[] buf = new byte[8192];
-            while (!deflater.finished()) {
-                int n = deflater.deflate(buf);
-                zout.write(buf, 0, n);
-            }
-            z = zout.toByteArray();
-        } finally {
-            deflater.end();
+        deflater.reset();
+        deflater.setLevel(level);
+        deflater.setInput(raw);
+        deflater.finish();
+        ByteArrayOutputStream zout = new ByteArrayOutputStream(raw.length / 2 + 64);
+        byte[] buf = new byte[16384];
+        while (!deflater.finished()) {
+            int n = deflater.deflate(buf);
+            zout.write(buf, 0, n);
         }
+        z = zout.toByteArray();
         ByteArrayOutputStream out = new ByteArrayOutputStream(z.length + 64);
         out.writeBytes(SIGNATURE);
         byte[] ihdr = new byte[13];
