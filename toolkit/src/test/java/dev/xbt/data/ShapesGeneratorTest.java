@@ -2,7 +2,6 @@ package dev.xbt.data;
 
 import dev.xbt.engine.Rng;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,9 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ShapesGeneratorTest {
-    @TempDir
-    Path dir;
-
     @Test
     void theSameSeedGivesTheSameSamplesAndAnotherSeedOthers() {
         ShapesGenerator a = new ShapesGenerator(0), b = new ShapesGenerator(0), c = new ShapesGenerator(1);
@@ -97,29 +93,24 @@ class ShapesGeneratorTest {
         assertTrue(allCaptions.size() > 1400, "captions should rarely repeat: " + allCaptions.size());
     }
 
+    /** {@code -Dxbt.sheet=FILE} writes a contact sheet of the first 64 pictures (3x) for a look at them. */
     @Test
-    void printSamplesAndThroughput() throws IOException {
+    void contactSheetOnRequest() throws IOException {
+        String sheetFile = System.getProperty("xbt.sheet");
+        if (sheetFile == null) return;
         ShapesGenerator gen = new ShapesGenerator(0);
+        int k = 8, sc = 3, side = ShapesGenerator.SIZE * sc;
+        byte[] sheet = new byte[k * side * k * side * 3];
+        for (int i = 0; i < k * k; i++) {
+            var img = gen.sample(i).image();
+            for (int y = 0; y < side; y++) for (int x = 0; x < side; x++) for (int c = 0; c < 3; c++)
+                sheet[(((i / k) * side + y) * k * side + (i % k) * side + x) * 3 + c] = (byte) img.get(x / sc, y / sc, c);
+        }
+        Files.write(Path.of(sheetFile), PngEncoder.encode(new dev.xbt.image.RgbImage(k * side, k * side, sheet)));
         for (int i = 0; i < 2; i++) {
             ShapesGenerator.Sample s = gen.sample(i);
             System.out.println(s.id() + ": " + s.scene().describe());
             s.captions().forEach(c -> System.out.println("  " + c));
-            Files.write(dir.resolve(s.id() + ".png"), s.png());
         }
-        if (System.getProperty("xbt.sheet") != null) {
-            int k = 8, sc = 3, side = ShapesGenerator.SIZE * sc;
-            byte[] sheet = new byte[k * side * k * side * 3];
-            for (int i = 0; i < k * k; i++) {
-                var img = gen.sample(i).image();
-                for (int y = 0; y < side; y++) for (int x = 0; x < side; x++) for (int c = 0; c < 3; c++)
-                    sheet[(((i / k) * side + y) * k * side + (i % k) * side + x) * 3 + c] = (byte) img.get(x / sc, y / sc, c);
-            }
-            Files.write(Path.of(System.getProperty("xbt.sheet")), PngEncoder.encode(new dev.xbt.image.RgbImage(k * side, k * side, sheet)));
-        }
-        int n = 2000;
-        long t0 = System.nanoTime();
-        for (int i = 0; i < n; i++) gen.sample(i);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "one thread: %.0f pictures/s%n", n / secs);
     }
 }
