@@ -57,7 +57,10 @@ import java.util.function.Function;
 public final class ShapesGenerator {
     /** Pictures made by {@code xbt data prepare shapes} without {@code --count}. */
     public static final int DEFAULT_COUNT = 6000;
-    /** Deflate level of the PNG files: 1 is twice as fast as 6 and the files only some 7% larger. */
+    /**
+     * Deflate level of the PNG files, rows unfiltered: for these flat antialiased drawings that is some 4 times
+     * faster than adaptive filtering at level 6, and the files are smaller (about 1.8 kB).
+     */
     static final int PNG_LEVEL = 1;
     /** The pictures' width and height in pixels. */
     public static final int SIZE = 64;
@@ -184,7 +187,7 @@ public final class ShapesGenerator {
         Scene scene = scene(rng);
         List<String> captions = captions(scene, rng);
         RgbImage image = render(scene);
-        return new Sample(index, id(index), scene, captions, image, PngEncoder.encode(image, PNG_LEVEL));
+        return new Sample(index, id(index), scene, captions, image, PngEncoder.encode(image, PNG_LEVEL, false));
     }
 
     /** The scene of picture {@code index}. */
