@@ -121,7 +121,7 @@ public final class GemmVsOpenBlas {
 
     private static String blocking() {
         return Integer.getInteger("xbt.gemm.kc", 256) + "/" + Integer.getInteger("xbt.gemm.mc", 192) + "/"
-                + Integer.getInteger("xbt.gemm.nc", 1024) + " (defaults unless -D set)";
+                + Integer.getInteger("xbt.gemm.nc", 512) + " (defaults unless -D set)";
     }
 
     /** Our side of one shape: the operands and a timed loop. */

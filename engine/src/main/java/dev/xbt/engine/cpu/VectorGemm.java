@@ -12,10 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>A product that is not tiny runs in two phases. First op(A) (times alpha) is packed into strips of
  * MR = 8 rows and op(B) into strips of NR = 2 vectors of columns, both cut into K blocks of KC, k-major
- * inside a block, padding zero. Then C is cut into tiles on the MR x NR grid, and each tile walks the K
+ * inside a block, padding zero (MR = 6 where vectors are 8 floats and there are 16 registers). Then C is cut into tiles on the MR x NR grid, and each tile walks the K
  * blocks: for each B micro-panel (KC x NR, kept in L1) it sweeps the tile's A strips (kept in L2) with a
- * register-blocked micro-kernel that holds an MR x NR block of C in 16 vector registers and does one
- * broadcast and two FMAs per row and k. Tiny products take a direct loop without packing.
+ * register-blocked micro-kernel that holds an MR x NR block of C in vector registers and does one
+ * broadcast and two FMAs per row and k. With AVX-512 the packing transposes 16 x 16 blocks in registers.
+ * Tiny products take a direct loop without packing.
+ *
+ * <p>The blocking can be changed with {@code -Dxbt.gemm.kc/mc/nc} (for tuning; KC changes result bits).
  *
  * <p>Threads share the packing and then take C tiles from a counter, so a core slowed by other work gets
  * fewer tiles; a batch of small products is spread the same way, one product per task. K is never split:
@@ -31,17 +34,19 @@ public final class VectorGemm {
     /** Columns of the register tile: two vectors. */
     static final int NR = 2 * VL;
     /** K block: a B micro-panel (KC x NR floats) stays in L1 while the kernel sweeps a tile's A strips. */
-    static int KC = Math.max(8, Integer.getInteger("xbt.gemm.kc", 256));
+    static final int KC = Math.max(8, Integer.getInteger("xbt.gemm.kc", 256));
     /** Most rows of a C tile: its A strips (MC x KC floats) stay in L2. */
-    static int MC = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mc", 192)), MR);
+    static final int MC = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mc", 192)), MR);
     /** Most columns of a C tile. */
-    static int NC = roundUp(Math.max(NR, Integer.getInteger("xbt.gemm.nc", 1024)), NR);
+    static final int NC = roundUp(Math.max(NR, Integer.getInteger("xbt.gemm.nc", 512)), NR);
+    /** Packing transposes in registers (AVX-512, 8-row strips); else scalar copies. */
+    static final boolean FAST_TRANSPOSE = VL == 16 && MR == 8 && !Boolean.getBoolean("xbt.gemm.scalarpack");
     /** m*n*k up to which a product takes the direct, unpacked loop. */
     static final long SMALL_WORK = 32 * 1024;
     /** m*n*k from which a single product is split over the threads. */
     static final long PARALLEL_WORK = 1L << 20;
-    /** Most floats packed for one operand at once; larger products run as row / column slabs. */
-    static final long PACK_LIMIT = 1L << 24;
+    /** Most floats packed for one operand at once (16 MiB, 2048 x 2048); larger products run as slabs. */
+    static final long PACK_LIMIT = 1L << 22;
 
     /** Per-thread scratch: packed operands (grown on demand) and an edge tile. */
     private static final class Work {
@@ -271,7 +276,9 @@ public final class VectorGemm {
             int i = s * MR, h = Math.min(MR, m - i);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc), d = pc * mPad + s * MR * kc;
-                if (!tA) {
+                if (!tA && h == MR && FAST_TRANSPOSE) {
+                    transposeA8(a, ao + i * lda + pc, lda, alpha, dst, d, kc);
+                } else if (!tA) {
                     // op(A)(i, p) = a[i * lda + p]: read rows, write columns of the strip.
                     for (int ii = 0; ii < h; ii++) {
                         int src = ao + (i + ii) * lda + pc;
@@ -316,6 +323,10 @@ public final class VectorGemm {
                             FloatVector.fromArray(S, b, src + VL, tail).intoArray(dst, d + VL);
                         }
                     }
+                } else if (FAST_TRANSPOSE && w == width) {
+                    // op(B)(p, j) = b[j * ldb + p]: 16 x 16 transposes of stored rows.
+                    for (int jj = 0; jj < w; jj += 16)
+                        transpose16(b, bo + (j + jj) * ldb + pc, ldb, dst, d + jj, width, kc);
                 } else {
                     // op(B)(p, j) = b[j * ldb + p]: read stored rows, write columns of the strip.
                     for (int jj = 0; jj < w; jj++) {
@@ -360,6 +371,189 @@ public final class VectorGemm {
                 }
             }
         }
+    }
+
+    // Lane indices for two-vector selectFrom: interleave 1, 2, 4, 8-float units of two vectors (low / high halves).
+    private static final float[] I1L = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+    private static final float[] I1H = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    private static final float[] I2L = {0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23};
+    private static final float[] I2H = {8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31};
+    private static final float[] I3L = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+    private static final float[] I3H = {8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31};
+    private static final float[] I4L = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    private static final float[] I4H = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+
+    /**
+     * Packs 8 rows x kc columns (row i at src + i * lda) k-major into dst (column p at d + p * 8), times
+     * alpha: 16 columns at a time as an 8 x 16 transpose in registers (3 rounds of two-vector selects).
+     * AVX-512 only (VL == 16).
+     */
+    private static void transposeA8(float[] a, int src, int lda, float alpha, float[] dst, int d, int kc) {
+        FloatVector i1l = FloatVector.fromArray(S, I1L, 0), i1h = FloatVector.fromArray(S, I1H, 0);
+        FloatVector i2l = FloatVector.fromArray(S, I2L, 0), i2h = FloatVector.fromArray(S, I2H, 0);
+        FloatVector i3l = FloatVector.fromArray(S, I3L, 0), i3h = FloatVector.fromArray(S, I3H, 0);
+        int p = 0;
+        for (; p <= kc - 16; p += 16) {
+            FloatVector r0 = FloatVector.fromArray(S, a, src + p);
+            FloatVector r1 = FloatVector.fromArray(S, a, src + 1 * lda + p);
+            FloatVector r2 = FloatVector.fromArray(S, a, src + 2 * lda + p);
+            FloatVector r3 = FloatVector.fromArray(S, a, src + 3 * lda + p);
+            FloatVector r4 = FloatVector.fromArray(S, a, src + 4 * lda + p);
+            FloatVector r5 = FloatVector.fromArray(S, a, src + 5 * lda + p);
+            FloatVector r6 = FloatVector.fromArray(S, a, src + 6 * lda + p);
+            FloatVector r7 = FloatVector.fromArray(S, a, src + 7 * lda + p);
+            if (alpha != 1f) {
+                r0 = r0.mul(alpha); r1 = r1.mul(alpha); r2 = r2.mul(alpha); r3 = r3.mul(alpha); r4 = r4.mul(alpha); r5 = r5.mul(alpha); r6 = r6.mul(alpha); r7 = r7.mul(alpha);
+            }
+            FloatVector s1_0_0 = i1l.selectFrom(r0, r1);
+            FloatVector s1_0_1 = i1h.selectFrom(r0, r1);
+            FloatVector s1_1_0 = i1l.selectFrom(r2, r3);
+            FloatVector s1_1_1 = i1h.selectFrom(r2, r3);
+            FloatVector s1_2_0 = i1l.selectFrom(r4, r5);
+            FloatVector s1_2_1 = i1h.selectFrom(r4, r5);
+            FloatVector s1_3_0 = i1l.selectFrom(r6, r7);
+            FloatVector s1_3_1 = i1h.selectFrom(r6, r7);
+            FloatVector s2_0_0 = i2l.selectFrom(s1_0_0, s1_1_0);
+            FloatVector s2_0_1 = i2h.selectFrom(s1_0_0, s1_1_0);
+            FloatVector s2_0_2 = i2l.selectFrom(s1_0_1, s1_1_1);
+            FloatVector s2_0_3 = i2h.selectFrom(s1_0_1, s1_1_1);
+            FloatVector s2_1_0 = i2l.selectFrom(s1_2_0, s1_3_0);
+            FloatVector s2_1_1 = i2h.selectFrom(s1_2_0, s1_3_0);
+            FloatVector s2_1_2 = i2l.selectFrom(s1_2_1, s1_3_1);
+            FloatVector s2_1_3 = i2h.selectFrom(s1_2_1, s1_3_1);
+            FloatVector s3_0_0 = i3l.selectFrom(s2_0_0, s2_1_0);
+            FloatVector s3_0_1 = i3h.selectFrom(s2_0_0, s2_1_0);
+            FloatVector s3_0_2 = i3l.selectFrom(s2_0_1, s2_1_1);
+            FloatVector s3_0_3 = i3h.selectFrom(s2_0_1, s2_1_1);
+            FloatVector s3_0_4 = i3l.selectFrom(s2_0_2, s2_1_2);
+            FloatVector s3_0_5 = i3h.selectFrom(s2_0_2, s2_1_2);
+            FloatVector s3_0_6 = i3l.selectFrom(s2_0_3, s2_1_3);
+            FloatVector s3_0_7 = i3h.selectFrom(s2_0_3, s2_1_3);
+            int q = d + p * 8;
+            s3_0_0.intoArray(dst, q);
+            s3_0_1.intoArray(dst, q + 16);
+            s3_0_2.intoArray(dst, q + 32);
+            s3_0_3.intoArray(dst, q + 48);
+            s3_0_4.intoArray(dst, q + 64);
+            s3_0_5.intoArray(dst, q + 80);
+            s3_0_6.intoArray(dst, q + 96);
+            s3_0_7.intoArray(dst, q + 112);
+        }
+        for (; p < kc; p++)
+            for (int i = 0; i < 8; i++) dst[d + p * 8 + i] = alpha * a[src + i * lda + p];
+    }
+
+    /**
+     * Packs 16 rows x kc columns (row i at src + i * ld) k-major into dst (column p at d + p * width): 16
+     * columns at a time as a 16 x 16 transpose in registers (4 rounds of two-vector selects). AVX-512 only.
+     */
+    private static void transpose16(float[] b, int src, int ld, float[] dst, int d, int width, int kc) {
+        FloatVector i1l = FloatVector.fromArray(S, I1L, 0), i1h = FloatVector.fromArray(S, I1H, 0);
+        FloatVector i2l = FloatVector.fromArray(S, I2L, 0), i2h = FloatVector.fromArray(S, I2H, 0);
+        FloatVector i3l = FloatVector.fromArray(S, I3L, 0), i3h = FloatVector.fromArray(S, I3H, 0);
+        FloatVector i4l = FloatVector.fromArray(S, I4L, 0), i4h = FloatVector.fromArray(S, I4H, 0);
+        int p = 0;
+        for (; p <= kc - 16; p += 16) {
+            FloatVector r0 = FloatVector.fromArray(S, b, src + p);
+            FloatVector r1 = FloatVector.fromArray(S, b, src + 1 * ld + p);
+            FloatVector r2 = FloatVector.fromArray(S, b, src + 2 * ld + p);
+            FloatVector r3 = FloatVector.fromArray(S, b, src + 3 * ld + p);
+            FloatVector r4 = FloatVector.fromArray(S, b, src + 4 * ld + p);
+            FloatVector r5 = FloatVector.fromArray(S, b, src + 5 * ld + p);
+            FloatVector r6 = FloatVector.fromArray(S, b, src + 6 * ld + p);
+            FloatVector r7 = FloatVector.fromArray(S, b, src + 7 * ld + p);
+            FloatVector r8 = FloatVector.fromArray(S, b, src + 8 * ld + p);
+            FloatVector r9 = FloatVector.fromArray(S, b, src + 9 * ld + p);
+            FloatVector r10 = FloatVector.fromArray(S, b, src + 10 * ld + p);
+            FloatVector r11 = FloatVector.fromArray(S, b, src + 11 * ld + p);
+            FloatVector r12 = FloatVector.fromArray(S, b, src + 12 * ld + p);
+            FloatVector r13 = FloatVector.fromArray(S, b, src + 13 * ld + p);
+            FloatVector r14 = FloatVector.fromArray(S, b, src + 14 * ld + p);
+            FloatVector r15 = FloatVector.fromArray(S, b, src + 15 * ld + p);
+            FloatVector s1_0_0 = i1l.selectFrom(r0, r1);
+            FloatVector s1_0_1 = i1h.selectFrom(r0, r1);
+            FloatVector s1_1_0 = i1l.selectFrom(r2, r3);
+            FloatVector s1_1_1 = i1h.selectFrom(r2, r3);
+            FloatVector s1_2_0 = i1l.selectFrom(r4, r5);
+            FloatVector s1_2_1 = i1h.selectFrom(r4, r5);
+            FloatVector s1_3_0 = i1l.selectFrom(r6, r7);
+            FloatVector s1_3_1 = i1h.selectFrom(r6, r7);
+            FloatVector s1_4_0 = i1l.selectFrom(r8, r9);
+            FloatVector s1_4_1 = i1h.selectFrom(r8, r9);
+            FloatVector s1_5_0 = i1l.selectFrom(r10, r11);
+            FloatVector s1_5_1 = i1h.selectFrom(r10, r11);
+            FloatVector s1_6_0 = i1l.selectFrom(r12, r13);
+            FloatVector s1_6_1 = i1h.selectFrom(r12, r13);
+            FloatVector s1_7_0 = i1l.selectFrom(r14, r15);
+            FloatVector s1_7_1 = i1h.selectFrom(r14, r15);
+            FloatVector s2_0_0 = i2l.selectFrom(s1_0_0, s1_1_0);
+            FloatVector s2_0_1 = i2h.selectFrom(s1_0_0, s1_1_0);
+            FloatVector s2_0_2 = i2l.selectFrom(s1_0_1, s1_1_1);
+            FloatVector s2_0_3 = i2h.selectFrom(s1_0_1, s1_1_1);
+            FloatVector s2_1_0 = i2l.selectFrom(s1_2_0, s1_3_0);
+            FloatVector s2_1_1 = i2h.selectFrom(s1_2_0, s1_3_0);
+            FloatVector s2_1_2 = i2l.selectFrom(s1_2_1, s1_3_1);
+            FloatVector s2_1_3 = i2h.selectFrom(s1_2_1, s1_3_1);
+            FloatVector s2_2_0 = i2l.selectFrom(s1_4_0, s1_5_0);
+            FloatVector s2_2_1 = i2h.selectFrom(s1_4_0, s1_5_0);
+            FloatVector s2_2_2 = i2l.selectFrom(s1_4_1, s1_5_1);
+            FloatVector s2_2_3 = i2h.selectFrom(s1_4_1, s1_5_1);
+            FloatVector s2_3_0 = i2l.selectFrom(s1_6_0, s1_7_0);
+            FloatVector s2_3_1 = i2h.selectFrom(s1_6_0, s1_7_0);
+            FloatVector s2_3_2 = i2l.selectFrom(s1_6_1, s1_7_1);
+            FloatVector s2_3_3 = i2h.selectFrom(s1_6_1, s1_7_1);
+            FloatVector s3_0_0 = i3l.selectFrom(s2_0_0, s2_1_0);
+            FloatVector s3_0_1 = i3h.selectFrom(s2_0_0, s2_1_0);
+            FloatVector s3_0_2 = i3l.selectFrom(s2_0_1, s2_1_1);
+            FloatVector s3_0_3 = i3h.selectFrom(s2_0_1, s2_1_1);
+            FloatVector s3_0_4 = i3l.selectFrom(s2_0_2, s2_1_2);
+            FloatVector s3_0_5 = i3h.selectFrom(s2_0_2, s2_1_2);
+            FloatVector s3_0_6 = i3l.selectFrom(s2_0_3, s2_1_3);
+            FloatVector s3_0_7 = i3h.selectFrom(s2_0_3, s2_1_3);
+            FloatVector s3_1_0 = i3l.selectFrom(s2_2_0, s2_3_0);
+            FloatVector s3_1_1 = i3h.selectFrom(s2_2_0, s2_3_0);
+            FloatVector s3_1_2 = i3l.selectFrom(s2_2_1, s2_3_1);
+            FloatVector s3_1_3 = i3h.selectFrom(s2_2_1, s2_3_1);
+            FloatVector s3_1_4 = i3l.selectFrom(s2_2_2, s2_3_2);
+            FloatVector s3_1_5 = i3h.selectFrom(s2_2_2, s2_3_2);
+            FloatVector s3_1_6 = i3l.selectFrom(s2_2_3, s2_3_3);
+            FloatVector s3_1_7 = i3h.selectFrom(s2_2_3, s2_3_3);
+            FloatVector s4_0 = i4l.selectFrom(s3_0_0, s3_1_0);
+            FloatVector s4_1 = i4h.selectFrom(s3_0_0, s3_1_0);
+            FloatVector s4_2 = i4l.selectFrom(s3_0_1, s3_1_1);
+            FloatVector s4_3 = i4h.selectFrom(s3_0_1, s3_1_1);
+            FloatVector s4_4 = i4l.selectFrom(s3_0_2, s3_1_2);
+            FloatVector s4_5 = i4h.selectFrom(s3_0_2, s3_1_2);
+            FloatVector s4_6 = i4l.selectFrom(s3_0_3, s3_1_3);
+            FloatVector s4_7 = i4h.selectFrom(s3_0_3, s3_1_3);
+            FloatVector s4_8 = i4l.selectFrom(s3_0_4, s3_1_4);
+            FloatVector s4_9 = i4h.selectFrom(s3_0_4, s3_1_4);
+            FloatVector s4_10 = i4l.selectFrom(s3_0_5, s3_1_5);
+            FloatVector s4_11 = i4h.selectFrom(s3_0_5, s3_1_5);
+            FloatVector s4_12 = i4l.selectFrom(s3_0_6, s3_1_6);
+            FloatVector s4_13 = i4h.selectFrom(s3_0_6, s3_1_6);
+            FloatVector s4_14 = i4l.selectFrom(s3_0_7, s3_1_7);
+            FloatVector s4_15 = i4h.selectFrom(s3_0_7, s3_1_7);
+            int q = d + p * width;
+            s4_0.intoArray(dst, q);
+            s4_1.intoArray(dst, q + 1 * width);
+            s4_2.intoArray(dst, q + 2 * width);
+            s4_3.intoArray(dst, q + 3 * width);
+            s4_4.intoArray(dst, q + 4 * width);
+            s4_5.intoArray(dst, q + 5 * width);
+            s4_6.intoArray(dst, q + 6 * width);
+            s4_7.intoArray(dst, q + 7 * width);
+            s4_8.intoArray(dst, q + 8 * width);
+            s4_9.intoArray(dst, q + 9 * width);
+            s4_10.intoArray(dst, q + 10 * width);
+            s4_11.intoArray(dst, q + 11 * width);
+            s4_12.intoArray(dst, q + 12 * width);
+            s4_13.intoArray(dst, q + 13 * width);
+            s4_14.intoArray(dst, q + 14 * width);
+            s4_15.intoArray(dst, q + 15 * width);
+        }
+        for (; p < kc; p++)
+            for (int i = 0; i < 16; i++) dst[d + p * width + i] = b[src + i * ld + p];
     }
 
     /** The register tile for this machine's MR, NR (or VL when narrow) wide. */
