@@ -50,8 +50,8 @@ public final class GemmVsOpenBlas {
 
     public static void main(String[] args) throws Exception {
         String numpyCmd = null;
-        int rounds = 5;
-        long roundMs = 300;
+        int rounds = 10;
+        long roundMs = 200;
         boolean oursOnly = false;
         String filter = null;
         for (int i = 0; i < args.length; i++) {

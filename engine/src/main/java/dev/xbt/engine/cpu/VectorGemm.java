@@ -251,12 +251,21 @@ public final class VectorGemm {
                 for (int t = 0; t < tiles; t++) tile(t, w);
                 return;
             }
+            // One fork: each worker packs its share, waits until all shares are packed, then takes tiles.
+            // forRange runs chunk 0 on this thread and the others on pool threads (or all chunks here
+            // when nested), so every chunk that must arrive at the barrier is running or will run.
             int workers = Math.min(Parallel.THREADS, tiles);
+            AtomicInteger packed = new AtomicInteger(), next = new AtomicInteger();
             Parallel.forRange(workers, 1, (s, e) -> {
-                for (int t = s; t < e; t++) pack(t, workers);
-            });
-            AtomicInteger next = new AtomicInteger();
-            Parallel.forRange(workers, 1, (s, e) -> {
+                try {
+                    for (int t = s; t < e; t++) pack(t, workers);
+                } finally {
+                    packed.addAndGet(e - s);
+                }
+                for (int spins = 0; packed.get() < workers; spins++) {
+                    if (spins < 1000) Thread.onSpinWait();
+                    else Thread.yield();
+                }
                 Work mine = WORK.get();
                 for (int t; (t = next.getAndIncrement()) < tiles; ) tile(t, mine);
             });
