@@ -627,6 +627,37 @@ class VectorBackendKernelTest {
         checkAttention(1, 1, 1, 1, 1, 0, false, false, all, "1x1 d1");
         checkAttention(2, 3, 17, 33, 24, 0, false, false, all, "17x33 d24");
         checkAttention(1, 2, 65, 3, 17, 0, false, false, all, "65x3 d17");
+        // more keys than one tile holds: the online softmax rescales across tiles
+        checkAttention(1, 2, 40, 300, 32, 0, false, false, all, "40x300 d32");
+        checkAttention(1, 2, 600, 600, 8, 0, true, false, all, "causal 600 d8");
+        checkAttention(2, 2, 33, 530, 16, 3, false, true, all, "33x530 masked");
+    }
+
+    /** A row whose first tiles are all masked, then visible keys: the running max starts at -inf. */
+    @Test
+    void attentionLateFirstVisibleKey() {
+        int tq = 3, tk = 700, d = 16;
+        float[] mask = new float[tq * tk];
+        Arrays.fill(mask, 0, 650, Float.NEGATIVE_INFINITY);
+        Arrays.fill(mask, tk + 100, tk + 400, Float.NEGATIVE_INFINITY);
+        float[] q = randn(tq * d, 1), k = randn(tk * d, 2), v = randn(tk * d, 3), go = randn(tq * d, 4);
+        float[][] res = new float[2][];
+        Backend[] bes = {REF, VEC};
+        for (int b = 0; b < 2; b++) {
+            Backend be = bes[b];
+            Buffer out = be.allocate(tq * d), lse = be.allocate(tq), gq = be.allocate(tq * d), gk = be.allocate(tk * d);
+            Buffer gv = be.allocate(tk * d), qb = up(be, q), kb = up(be, k), vb = up(be, v), mb = up(be, mask);
+            be.attention(1, tq, tk, d, 0.25f, qb, kb, vb, mb, Integer.MAX_VALUE, false, out, lse);
+            be.attentionBackward(1, tq, tk, d, 0.25f, qb, kb, vb, mb, Integer.MAX_VALUE, false, out, lse, up(be, go), gq, gk, gv);
+            float[] all = new float[tq * d + tq + tq * d + 2 * tk * d];
+            be.download(out, all, 0);
+            be.download(lse, all, tq * d);
+            be.download(gq, all, tq * d + tq);
+            be.download(gk, all, 2 * tq * d + tq);
+            be.download(gv, all, 2 * tq * d + tq + tk * d);
+            res[b] = all;
+        }
+        close(res[0], res[1], 2e-4, 5e-5, "attention with late first visible key");
     }
 
     @Test
