@@ -23,8 +23,13 @@ import java.util.Arrays;
  * that depends only on the sizes; reductions across chunks (sums of many elements, layer-norm
  * gamma/beta gradients) go through fixed-size blocks combined in block order, so they do not even
  * depend on the thread count. Transcendental functions come from {@link VectorMath}, which gives the
- * same bits in every JIT tier. Matrix products are {@link VectorGemm}'s; attention is
- * {@link VectorAttention}'s.
+ * same bits in every JIT tier. (Bits can differ between machines whose preferred vector width
+ * differs, since lane sums group differently.) Matrix products are {@link VectorGemm}'s; attention
+ * is {@link VectorAttention}'s.
+ *
+ * <p>Layer-norm statistics read each row twice — the sum, then the centred squares — rather than
+ * a one-pass Σx, Σx²: the row is in L1 by then, so the second read is nearly free, and it avoids
+ * the cancellation of the one-pass variance when the mean is large against the spread.
  */
 public final class VectorBackend extends CpuMemory {
     private static final VectorSpecies<Float> S = VectorMath.S;

@@ -3,6 +3,8 @@ package dev.xbt.engine.cpu;
 import dev.xbt.engine.Rng;
 import dev.xbt.engine.Shape;
 import dev.xbt.engine.backend.Backend;
+import dev.xbt.engine.backend.BackendProvider;
+import dev.xbt.engine.backend.Backends;
 import dev.xbt.engine.backend.BinaryOp;
 import dev.xbt.engine.backend.Buffer;
 import dev.xbt.engine.backend.ReduceOp;
@@ -273,6 +275,25 @@ class VectorBackendKernelTest {
         }
         assertTrue(gAbs < 1e-6, "GELU max error " + gAbs);
         assertTrue(dAbs < 1e-6, "GELU' max abs error " + dAbs);
+        // the lower tail keeps its relative accuracy (below -5 the float64 reference itself cancels)
+        double gRel = 0, dRel = 0;
+        for (int i = 0; i < n; i++) {
+            if (x[i] < -5 || x[i] > -0.01) continue;
+            double ye = UnaryOp.GELU.apply(x[i]), de = UnaryOp.GELU.derivative(x[i]);
+            gRel = Math.max(gRel, Math.abs(y[i] - ye) / Math.abs(ye));
+            if (x[i] < -1) dRel = Math.max(dRel, Math.abs(g[i] - de) / Math.abs(de));
+        }
+        assertTrue(gRel < 2e-6, "GELU tail relative error " + gRel);
+        assertTrue(dRel < 2e-6, "GELU' tail relative error " + dRel);
+    }
+
+    @Test
+    void registeredAsTheCpuBackend() {
+        BackendProvider p = Backends.providers().stream().filter(b -> b.name().equals("cpu")).findFirst().orElseThrow();
+        assertEquals(100, p.rank());
+        assertTrue(p.unavailableReason().isEmpty());
+        assertTrue(Backends.get("cpu") instanceof VectorBackend);
+        assertEquals("cpu", VEC.name());
     }
 
     @Test
