@@ -1,21 +1,21 @@
 package dev.xbt.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
 /**
  * Fused scaled dot-product attention for the vector backend, flash-attention style: per (head,
- * block of BQ queries) the keys are visited in tiles of BK with an online softmax, so the working
- * set is one block's scores, never a whole tq × tk matrix.
+ * block of BQ queries) the keys are visited in tiles of at most BK with an online softmax, so the
+ * working set is a few rows of one tile's scores, never a tq × tk matrix.
  *
- * <p>Layout tricks: K (and V for the backward) are transposed once per head into d × tkp panels, so
- * a row of scores is a sum over l of q[i, l] · Kᵀ[l, tile] — broadcast-FMAs along the keys, no lane
- * reductions. Probability × V and dS × K accumulate along d with the rows of V and K. Query rows go
- * in pairs so each loaded panel vector feeds two FMA chains; an odd last row is paired with a copy
- * of itself whose results land in a spare slot.
+ * <p>Layout: K (and V for the backward) are transposed once per head into d × tkp panels, so a row of
+ * scores is Σ_l q[i, l] · Kᵀ[l, tile] — broadcast-FMAs along the keys, no lane reductions — and
+ * probabilities × V, dS × K, Qᵀ × dS and dOᵀ × P are the same broadcast-FMA shape along d or the
+ * keys. All of them go through one register-blocked micro-kernel, {@link #mac4}: four rows at once
+ * (an incomplete last group repeats its last row into spare slots), up to four vectors per pass,
+ * 16 accumulators in registers.
  *
  * <p>Determinism: the forward splits work over (head, query block) units and every output row is
  * computed by one unit in a fixed order. The backward splits over heads only: gradK and gradV sum
@@ -24,10 +24,10 @@ import java.util.Arrays;
 final class VectorAttention {
     private static final VectorSpecies<Float> S = VectorMath.S;
     private static final int VL = S.length();
-    /** Query rows per work unit. */
+    /** Query rows per work unit (a multiple of 4). */
     static final int BQ = 32;
-    /** Keys per tile: four vectors. */
-    static final int BK = 4 * VL;
+    /** Keys per tile: forward and backward (the backward keeps P and dS of a whole block × tile). */
+    static final int BK = 16 * VL, BKB = 8 * VL;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
     /** About this many flops per parallel chunk at least. */
     private static final long MIN_FLOPS_PER_CHUNK = 200_000;
@@ -76,9 +76,11 @@ final class VectorAttention {
         final float[] vpad;        // tk × dp copy of V when d is not a multiple of VL, else null
         float[] vArr;
         int vOff, vStride;
-        final float[] acc;         // (BQ + 1) × dp output accumulators; row BQ is the spare slot
-        final float[] m = new float[BQ + 1], l = new float[BQ + 1];
-        final float[] s0 = new float[BK], s1 = new float[BK];
+        final float[] acc;         // BQ × dp output accumulators (slots past the block's rows are spares)
+        final float[] m = new float[BQ], l = new float[BQ];
+        final float[] sc = new float[4 * BK]; // scores → probabilities of the current 4 rows
+        final int[] slot = new int[4], row = new int[4], lim = new int[4];
+        final float[] mNew = new float[4], shift = new float[4];
 
         Forward(int tk, int d) {
             this.tk = tk;
@@ -87,7 +89,7 @@ final class VectorAttention {
             this.dp = roundUp(d, VL);
             this.kt = new float[d * tkp];
             this.vpad = d % VL == 0 ? null : new float[tk * dp];
-            this.acc = new float[(BQ + 1) * dp];
+            this.acc = new float[BQ * dp];
         }
 
         void loadHead(float[] k, int ko, float[] v, int vo) {
@@ -112,21 +114,29 @@ final class VectorAttention {
             Arrays.fill(acc, 0f);
             int keyLimit = causal ? Math.min(tk, i1) : tk; // keys no row of the block sees are skipped
             for (int j0 = 0; j0 < keyLimit; j0 += BK) {
-                int jEnd = Math.min(tk, j0 + BK);
+                int jEnd = Math.min(keyLimit, j0 + BK);
                 int w = (jEnd - j0 + VL - 1) / VL;
-                for (int r = 0; r < nr; r += 2) {
-                    int ia = i0 + r;
-                    boolean pair = r + 1 < nr;
-                    int ib = pair ? ia + 1 : ia, slotB = pair ? r + 1 : BQ;
-                    dots2(q, qo + ia * d, qo + ib * d, kt, j0, tkp, d, w, s0, s1);
-                    int limA = causal ? Math.min(jEnd, ia + 1) : jEnd;
-                    int limB = causal ? Math.min(jEnd, ib + 1) : jEnd;
-                    finishScores(s0, w, scale, mask, mrow < 0 ? -1 : mrow + ia * tk, j0, jEnd, limA);
-                    finishScores(s1, w, scale, mask, mrow < 0 ? -1 : mrow + ib * tk, j0, jEnd, limB);
-                    online(s0, w, r);
-                    online(s1, w, slotB);
-                    int jMax = Math.max(limA, limB);
-                    if (jMax > j0) axpy2(s0, s1, jMax - j0, vArr, vOff + j0 * vStride, vStride, nv, acc, r * dp, slotB * dp);
+                for (int g = 0; g < nr; g += 4) {
+                    int jMax = j0;
+                    for (int r = 0; r < 4; r++) {
+                        slot[r] = g + r; // rows past the block are spare slots computing a copy of its last row
+                        row[r] = i0 + Math.min(g + r, nr - 1);
+                        lim[r] = causal ? Math.min(jEnd, row[r] + 1) : jEnd;
+                        jMax = Math.max(jMax, lim[r]);
+                    }
+                    mac4(w, q, qo + row[0] * d, qo + row[1] * d, qo + row[2] * d, qo + row[3] * d, 1, d,
+                            kt, j0, tkp, sc, 0, BK, 2 * BK, 3 * BK, true);
+                    for (int r = 0; r < 4; r++) {
+                        float mx = finishScores(sc, r * BK, w, scale, mask, mrow < 0 ? -1 : mrow + row[r] * tk, j0, jEnd, lim[r]);
+                        mNew[r] = Math.max(m[slot[r]], mx);
+                        shift[r] = mNew[r] == NEG_INF ? Float.POSITIVE_INFINITY : mNew[r]; // all -inf → p = 0
+                    }
+                    expQuad(sc, BK, w, shift);
+                    for (int r = 0; r < 4; r++) rescale(r * BK, w, slot[r], mNew[r]);
+                    if (jMax > j0) {
+                        mac4(nv, sc, 0, BK, 2 * BK, 3 * BK, 1, jMax - j0, vArr, vOff + j0 * vStride, vStride,
+                                acc, slot[0] * dp, slot[1] * dp, slot[2] * dp, slot[3] * dp, false);
+                    }
                 }
             }
             for (int r = 0; r < nr; r++) {
@@ -136,62 +146,69 @@ final class VectorAttention {
                     lse[lo + i0 + r] = NEG_INF;
                     continue;
                 }
-                float sum = l[r];
-                FloatVector inv = FloatVector.broadcast(S, sum);
-                int c = 0;
-                for (; c + VL <= d; c += VL) ld(acc, r * dp + c).div(inv).intoArray(out, orow + c);
-                if (c < d) {
-                    VectorMask<Float> mk = S.indexInRange(c, d);
-                    ld(acc, r * dp + c).div(inv).intoArray(out, orow + c, mk);
-                }
-                lse[lo + i0 + r] = (float) (m[r] + Math.log(sum));
+                divideRow(acc, r * dp, l[r], out, orow, d);
+                lse[lo + i0 + r] = (float) (m[r] + Math.log(l[r]));
             }
         }
 
-        /** Turns a row of scores into probabilities relative to the running max; rescales its state. */
-        private void online(float[] s, int w, int slot) {
-            FloatVector mx = ld(s, 0);
-            for (int c = 1; c < w; c++) mx = mx.max(ld(s, c * VL));
+        /** Folds a row's probabilities (relative to mNew) into its running max, sum and output. */
+        private void rescale(int so, int w, int slot, float mNew) {
+            if (mNew == NEG_INF) return; // nothing visible yet: the probabilities are all 0
             float mOld = m[slot];
-            float mNew = Math.max(mOld, VectorMath.hmax(mx));
-            if (mNew == NEG_INF) { // nothing visible yet
-                Arrays.fill(s, 0, w * VL, 0f);
-                return;
-            }
-            FloatVector mv = FloatVector.broadcast(S, mNew);
-            FloatVector sum = FloatVector.zero(S);
-            for (int c = 0; c < w; c++) {
-                FloatVector p = VectorMath.exp(ld(s, c * VL).sub(mv));
-                p.intoArray(s, c * VL);
-                sum = sum.add(p);
-            }
             if (mNew != mOld) {
                 float alpha = VectorMath.exp(mOld - mNew);
                 l[slot] *= alpha;
-                int base = slot * dp;
-                for (int c = 0; c < dp; c += VL) ld(acc, base + c).mul(alpha).intoArray(acc, base + c);
+                scaleRow(acc, slot * dp, alpha, acc, slot * dp, dp);
             }
-            l[slot] += VectorMath.hsum(sum);
+            l[slot] += sumRow(sc, so, w);
             m[slot] = mNew;
         }
     }
 
     /**
      * Raw dot products → scores: s · scale + mask, and -inf for keys at or past {@code lim} (causal
-     * limit or the end of the keys).
+     * limit or the end of the keys). Returns the largest score.
      */
-    private static void finishScores(float[] s, int w, float scale, float[] mask, int mrow, int j0, int jEnd, int lim) {
+    private static float finishScores(float[] s, int so, int w, float scale, float[] mask, int mrow, int j0, int jEnd,
+                                      int lim) {
+        FloatVector mx = FloatVector.broadcast(S, NEG_INF);
         for (int c = 0; c < w; c++) {
             int jb = j0 + c * VL;
-            FloatVector sv = ld(s, c * VL).mul(scale);
+            FloatVector sv = ld(s, so + c * VL).mul(scale);
             if (mrow >= 0) {
                 FloatVector mv = jb + VL <= jEnd ? ld(mask, mrow + jb)
                         : FloatVector.fromArray(S, mask, mrow + jb, S.indexInRange(jb, jEnd));
                 sv = sv.add(mv);
             }
             if (jb + VL > lim) sv = sv.blend(NEG_INF, S.indexInRange(jb, lim).not());
-            sv.intoArray(s, c * VL);
+            sv.intoArray(s, so + c * VL);
+            mx = mx.max(sv);
         }
+        return VectorMath.hmax(mx);
+    }
+
+    /**
+     * s = exp(s − shift_r) over w vectors of four rows (row r at r · stride): the four rows interleave,
+     * giving the out-of-order core independent exponentials to overlap.
+     */
+    private static void expQuad(float[] s, int stride, int w, float[] shift) {
+        expQuadAt(s, 0, stride, w, shift);
+    }
+
+    private static void expQuadAt(float[] s, int off, int stride, int w, float[] shift) {
+        for (int c = 0; c < w; c++) {
+            for (int r = 0; r < 4; r++) {
+                int i = off + r * stride + c * VL;
+                VectorMath.exp(ld(s, i).sub(shift[r])).intoArray(s, i);
+            }
+        }
+    }
+
+    /** Σ of w vectors starting at so. */
+    private static float sumRow(float[] s, int so, int w) {
+        FloatVector acc = ld(s, so);
+        for (int c = 1; c < w; c++) acc = acc.add(ld(s, so + c * VL));
+        return VectorMath.hsum(acc);
     }
 
     // ================================================================ backward
@@ -218,13 +235,15 @@ final class VectorAttention {
     /** One thread's working set for the backward pass. */
     private static final class Backward {
         final int tq, tk, d, tkp, dp;
-        final boolean wantQ, wantK, wantV, needDs;
+        final boolean needDs;
         final float[] kt, vt;      // d × tkp transposes of K and V
         final float[] kpad;        // tk × dp copy of K when d is not a multiple of VL
-        final float[] dkt, dvt;    // (d + 1) × tkp accumulators of dKᵀ/scale and dVᵀ; row d is a spare
-        final float[] pb, dsb;     // (BQ + 1) × BK probabilities and dS of one (block, tile)
-        final float[] dq;          // (BQ + 1) × dp accumulators of dQ/scale
-        final float[] dd = new float[BQ + 1]; // D_i = Σ dO·O
+        final float[] dkt, dvt;    // (d + 3) × tkp accumulators of dKᵀ/scale and dVᵀ; the last 3 rows are spares
+        final float[] pb, dsb;     // BQ × BKB probabilities and dS of one (block, tile)
+        final float[] dq;          // BQ × dp accumulators of dQ/scale
+        final float[] dd = new float[BQ]; // D_i = Σ dO·O
+        final int[] row = new int[4], lim = new int[4];
+        final float[] shift = new float[4];
 
         Backward(int tq, int tk, int d, boolean wantQ, boolean wantK, boolean wantV) {
             this.tq = tq;
@@ -232,18 +251,15 @@ final class VectorAttention {
             this.d = d;
             this.tkp = roundUp(tk, VL);
             this.dp = roundUp(d, VL);
-            this.wantQ = wantQ;
-            this.wantK = wantK;
-            this.wantV = wantV;
             this.needDs = wantQ || wantK;
             kt = new float[d * tkp];
             vt = needDs ? new float[d * tkp] : null;
             kpad = wantQ && d % VL != 0 ? new float[tk * dp] : null;
-            dkt = wantK ? new float[(d + 1) * tkp] : null;
-            dvt = wantV ? new float[(d + 1) * tkp] : null;
-            pb = new float[(BQ + 1) * BK];
-            dsb = needDs ? new float[(BQ + 1) * BK] : null;
-            dq = wantQ ? new float[(BQ + 1) * dp] : null;
+            dkt = wantK ? new float[(d + 3) * tkp] : null;
+            dvt = wantV ? new float[(d + 3) * tkp] : null;
+            pb = new float[BQ * BKB];
+            dsb = needDs ? new float[BQ * BKB] : null;
+            dq = wantQ ? new float[BQ * dp] : null;
         }
 
         void head(float scale, float[] q, int qo, float[] k, int ko, float[] v, int vo, float[] mask, int mrow,
@@ -269,37 +285,41 @@ final class VectorAttention {
                 }
                 if (dq != null) Arrays.fill(dq, 0f);
                 int keyLimit = causal ? Math.min(tk, i1) : tk;
-                for (int j0 = 0; j0 < keyLimit; j0 += BK) {
-                    int jEnd = Math.min(tk, j0 + BK);
+                for (int j0 = 0; j0 < keyLimit; j0 += BKB) {
+                    int jEnd = Math.min(keyLimit, j0 + BKB);
                     int w = (jEnd - j0 + VL - 1) / VL;
-                    for (int r = 0; r < nr; r += 2) {
-                        int ia = i0 + r;
-                        boolean pair = r + 1 < nr;
-                        int ib = pair ? ia + 1 : ia, slotB = pair ? r + 1 : BQ;
-                        int pa = r * BK, pbo = slotB * BK;
-                        dots2(q, qo + ia * d, qo + ib * d, kt, j0, tkp, d, w, pb, pa, pb, pbo);
-                        int limA = causal ? Math.min(jEnd, ia + 1) : jEnd;
-                        int limB = causal ? Math.min(jEnd, ib + 1) : jEnd;
-                        probs(pb, pa, w, scale, mask, mrow < 0 ? -1 : mrow + ia * tk, j0, jEnd, limA, lse[lo + ia]);
-                        probs(pb, pbo, w, scale, mask, mrow < 0 ? -1 : mrow + ib * tk, j0, jEnd, limB, lse[lo + ib]);
+                    for (int gr = 0; gr < nr; gr += 4) {
+                        int jMax = j0;
+                        for (int r = 0; r < 4; r++) {
+                            row[r] = i0 + Math.min(gr + r, nr - 1);
+                            lim[r] = causal ? Math.min(jEnd, row[r] + 1) : jEnd;
+                            jMax = Math.max(jMax, lim[r]);
+                        }
+                        int p0 = gr * BKB; // rows past the block land in spare rows of pb/dsb and dq
+                        mac4(w, q, qo + row[0] * d, qo + row[1] * d, qo + row[2] * d, qo + row[3] * d, 1, d,
+                                kt, j0, tkp, pb, p0, p0 + BKB, p0 + 2 * BKB, p0 + 3 * BKB, true);
+                        for (int r = 0; r < 4; r++) {
+                            finishScores(pb, p0 + r * BKB, w, scale, mask, mrow < 0 ? -1 : mrow + row[r] * tk, j0, jEnd, lim[r]);
+                            float l = lse[lo + row[r]];
+                            shift[r] = l == NEG_INF ? Float.POSITIVE_INFINITY : l; // fully masked row: p = 0
+                        }
+                        expQuadAt(pb, p0, BKB, w, shift);
                         if (!needDs) continue;
-                        dots2(g, go + ia * d, go + ib * d, vt, j0, tkp, d, w, dsb, pa, dsb, pbo);
-                        dscores(pb, dsb, pa, w, dd[r]);
-                        dscores(pb, dsb, pbo, w, pair ? dd[r + 1] : dd[r]);
-                        int jMax = Math.max(limA, limB);
+                        mac4(w, g, go + row[0] * d, go + row[1] * d, go + row[2] * d, go + row[3] * d, 1, d,
+                                vt, j0, tkp, dsb, p0, p0 + BKB, p0 + 2 * BKB, p0 + 3 * BKB, true);
+                        for (int r = 0; r < 4; r++) dscores(pb, dsb, p0 + r * BKB, w, dd[Math.min(gr + r, nr - 1)]);
                         if (dq != null && jMax > j0) {
-                            axpy2(dsb, pa, dsb, pbo, jMax - j0, kArr, kBase + j0 * kStride, kStride, nv, dq, r * dp, slotB * dp);
+                            mac4(nv, dsb, p0, p0 + BKB, p0 + 2 * BKB, p0 + 3 * BKB, 1, jMax - j0, kArr, kBase + j0 * kStride,
+                                    kStride, dq, gr * dp, (gr + 1) * dp, (gr + 2) * dp, (gr + 3) * dp, false);
                         }
                     }
+                    // dVᵀ[l, tile] += Σ_r dO[r, l]·P[r, tile]; dKᵀ[l, tile] += Σ_r Q[r, l]·dS[r, tile]
                     if (dvt != null) outer(g, go + i0 * d, d, nr, pb, w, dvt, j0, tkp);
                     if (dkt != null) outer(q, qo + i0 * d, d, nr, dsb, w, dkt, j0, tkp);
                 }
                 if (dq != null) {
                     for (int r = 0; r < nr; r++) {
-                        int row = gqo + (i0 + r) * d;
-                        int c = 0;
-                        for (; c + VL <= d; c += VL) ld(dq, r * dp + c).mul(scale).intoArray(gq, row + c);
-                        if (c < d) ld(dq, r * dp + c).mul(scale).intoArray(gq, row + c, S.indexInRange(c, d));
+                        scaleRow(dq, r * dp, scale, gq, gqo + (i0 + r) * d, d);
                     }
                 }
             }
@@ -308,25 +328,34 @@ final class VectorAttention {
         }
     }
 
-    /** Dot products → p = exp(s · scale + mask − lse), 0 for hidden keys and fully masked rows. */
-    private static void probs(float[] s, int so, int w, float scale, float[] mask, int mrow, int j0, int jEnd, int lim,
-                              float lse) {
-        if (lse == NEG_INF || lim <= j0) {
-            Arrays.fill(s, so, so + w * VL, 0f);
-            return;
+    /** acc[l·ts + j0 + ...] += Σ_{r < nr} x[xo + r·d + l]·p[r·BKB + ...] for all l < d, four l at a time. */
+    private static void outer(float[] x, int xo, int d, int nr, float[] p, int w, float[] acc, int j0, int ts) {
+        for (int l = 0; l < d; l += 4) {
+            // an incomplete group reads column l again and writes the spare rows d, d+1, d+2
+            int l1 = l + 1 < d ? l + 1 : l, l2 = l + 2 < d ? l + 2 : l, l3 = l + 3 < d ? l + 3 : l;
+            int t1 = l + 1 < d ? l + 1 : d, t2 = l + 2 < d ? l + 2 : d + 1, t3 = l + 3 < d ? l + 3 : d + 2;
+            mac4(w, x, xo + l, xo + l1, xo + l2, xo + l3, d, nr, p, 0, BKB,
+                    acc, l * ts + j0, t1 * ts + j0, t2 * ts + j0, t3 * ts + j0, false);
         }
-        FloatVector lv = FloatVector.broadcast(S, lse);
-        for (int c = 0; c < w; c++) {
-            int jb = j0 + c * VL;
-            FloatVector sv = ld(s, so + c * VL).mul(scale);
-            if (mrow >= 0) {
-                FloatVector mv = jb + VL <= jEnd ? ld(mask, mrow + jb)
-                        : FloatVector.fromArray(S, mask, mrow + jb, S.indexInRange(jb, jEnd));
-                sv = sv.add(mv);
-            }
-            if (jb + VL > lim) sv = sv.blend(NEG_INF, S.indexInRange(jb, lim).not());
-            VectorMath.exp(sv.sub(lv)).intoArray(s, so + c * VL);
-        }
+    }
+
+    // Vector code lives in small leaf methods like these: the drivers above are large, and C2 stops
+    // inlining once a compilation grows past its node budget, which would leave vectors boxed.
+
+    /** out[oo + c] = a[ao + c] / div for c < n. */
+    private static void divideRow(float[] a, int ao, float div, float[] out, int oo, int n) {
+        FloatVector dv = FloatVector.broadcast(S, div);
+        int c = 0;
+        for (; c + VL <= n; c += VL) ld(a, ao + c).div(dv).intoArray(out, oo + c);
+        for (; c < n; c++) out[oo + c] = a[ao + c] / div;
+    }
+
+    /** out[oo + c] = a[ao + c] · f for c < n. */
+    private static void scaleRow(float[] a, int ao, float f, float[] out, int oo, int n) {
+        FloatVector fv = FloatVector.broadcast(S, f);
+        int c = 0;
+        for (; c + VL <= n; c += VL) ld(a, ao + c).mul(fv).intoArray(out, oo + c);
+        for (; c < n; c++) out[oo + c] = a[ao + c] * f;
     }
 
     /** dS = P ⊙ (dP − D) in place over dP. */
@@ -354,260 +383,157 @@ final class VectorAttention {
         if (ld > rows) {
             for (int l = 0; l < d; l++) Arrays.fill(dst, l * ld + rows, (l + 1) * ld, 0f);
         }
-        final int t = 16;
-        for (int j0 = 0; j0 < rows; j0 += t) {
-            int j1 = Math.min(rows, j0 + t);
-            for (int l0 = 0; l0 < d; l0 += t) {
-                int l1 = Math.min(d, l0 + t);
-                for (int j = j0; j < j1; j++) {
-                    int s = so + j * d;
-                    for (int l = l0; l < l1; l++) dst[l * ld + j] = src[s + l];
-                }
-            }
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = i * d;
+        int j0 = 0;
+        for (; j0 + VL <= rows; j0 += VL) { // gather a column strip of VL rows for each l
+            int base = so + j0 * d;
+            for (int l = 0; l < d; l++) FloatVector.fromArray(S, src, base + l, idx, 0).intoArray(dst, l * ld + j0);
+        }
+        for (int j = j0; j < rows; j++) {
+            int sr = so + j * d;
+            for (int l = 0; l < d; l++) dst[l * ld + j] = src[sr + l];
         }
     }
 
     /** dst[o + j · d + l] = scale · src[l · ld + j] for j < rows. */
     private static void untranspose(float[] src, int ld, int rows, int d, float scale, float[] dst, int o) {
-        final int t = 16;
-        for (int j0 = 0; j0 < rows; j0 += t) {
-            int j1 = Math.min(rows, j0 + t);
-            for (int l0 = 0; l0 < d; l0 += t) {
-                int l1 = Math.min(d, l0 + t);
-                for (int j = j0; j < j1; j++) {
-                    int dr = o + j * d;
-                    for (int l = l0; l < l1; l++) dst[dr + l] = scale * src[l * ld + j];
-                }
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = i * ld;
+        int l0 = 0;
+        for (; l0 + VL <= d; l0 += VL) { // gather VL panel rows for each key
+            int base = l0 * ld;
+            for (int j = 0; j < rows; j++) {
+                FloatVector.fromArray(S, src, base + j, idx, 0).mul(scale).intoArray(dst, o + j * d + l0);
             }
         }
+        for (int j = 0; j < rows && l0 < d; j++) {
+            int dr = o + j * d;
+            for (int l = l0; l < d; l++) dst[dr + l] = scale * src[l * ld + j];
+        }
     }
 
-    // ================================================================ micro-kernels
+    // ================================================================ the micro-kernel
 
     /**
-     * Two rows of dot products against a transposed panel:
-     * outA[c] = Σ_l x[xa + l] · t[tOff + l · ts + c], c over w vectors (likewise row b).
+     * Four rows of multiply-accumulate along n: out_r[c] (+)= Σ_{j < n} s[s_r + j·ss] · m[mo + j·ms + c]
+     * for c over nvec vectors (starting from zero when init). Split into passes of at most four
+     * vectors, as even as possible, so that every pass keeps 4 × (3 or 4) independent FMA chains.
      */
-    private static void dots2(float[] x, int xa, int xb, float[] t, int tOff, int ts, int d, int w,
-                              float[] outA, float[] outB) {
-        dots2(x, xa, xb, t, tOff, ts, d, w, outA, 0, outB, 0);
-    }
-
-    private static void dots2(float[] x, int xa, int xb, float[] t, int tOff, int ts, int d, int w,
-                              float[] outA, int oa, float[] outB, int ob) {
+    private static void mac4(int nvec, float[] s, int s0, int s1, int s2, int s3, int ss, int n, float[] m, int mo, int ms,
+                             float[] out, int o0, int o1, int o2, int o3, boolean init) {
+        if (nvec <= 0) return;
+        int passes = (nvec + 3) / 4, base = nvec / passes, extra = nvec % passes;
         int c = 0;
-        for (; c + 4 <= w; c += 4) dots2x4(x, xa, xb, t, tOff + c * VL, ts, d, outA, oa + c * VL, outB, ob + c * VL);
-        if (c + 2 <= w) {
-            dots2x2(x, xa, xb, t, tOff + c * VL, ts, d, outA, oa + c * VL, outB, ob + c * VL);
-            c += 2;
-        }
-        if (c < w) dots2x1(x, xa, xb, t, tOff + c * VL, ts, d, outA, oa + c * VL, outB, ob + c * VL);
-    }
-
-    private static void dots2x4(float[] x, int xa, int xb, float[] t, int to, int ts, int d,
-                                float[] outA, int oa, float[] outB, int ob) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        for (int l = 0; l < d; l++) {
-            int r = to + l * ts;
-            FloatVector t0 = ld(t, r), t1 = ld(t, r + VL), t2 = ld(t, r + 2 * VL), t3 = ld(t, r + 3 * VL);
-            FloatVector xa_ = FloatVector.broadcast(S, x[xa + l]), xb_ = FloatVector.broadcast(S, x[xb + l]);
-            a0 = xa_.fma(t0, a0);
-            a1 = xa_.fma(t1, a1);
-            a2 = xa_.fma(t2, a2);
-            a3 = xa_.fma(t3, a3);
-            b0 = xb_.fma(t0, b0);
-            b1 = xb_.fma(t1, b1);
-            b2 = xb_.fma(t2, b2);
-            b3 = xb_.fma(t3, b3);
-        }
-        a0.intoArray(outA, oa);
-        a1.intoArray(outA, oa + VL);
-        a2.intoArray(outA, oa + 2 * VL);
-        a3.intoArray(outA, oa + 3 * VL);
-        b0.intoArray(outB, ob);
-        b1.intoArray(outB, ob + VL);
-        b2.intoArray(outB, ob + 2 * VL);
-        b3.intoArray(outB, ob + 3 * VL);
-    }
-
-    private static void dots2x2(float[] x, int xa, int xb, float[] t, int to, int ts, int d,
-                                float[] outA, int oa, float[] outB, int ob) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0;
-        for (int l = 0; l < d; l++) {
-            int r = to + l * ts;
-            FloatVector t0 = ld(t, r), t1 = ld(t, r + VL);
-            FloatVector xa_ = FloatVector.broadcast(S, x[xa + l]), xb_ = FloatVector.broadcast(S, x[xb + l]);
-            a0 = xa_.fma(t0, a0);
-            a1 = xa_.fma(t1, a1);
-            b0 = xb_.fma(t0, b0);
-            b1 = xb_.fma(t1, b1);
-        }
-        a0.intoArray(outA, oa);
-        a1.intoArray(outA, oa + VL);
-        b0.intoArray(outB, ob);
-        b1.intoArray(outB, ob + VL);
-    }
-
-    private static void dots2x1(float[] x, int xa, int xb, float[] t, int to, int ts, int d,
-                                float[] outA, int oa, float[] outB, int ob) {
-        FloatVector a0 = FloatVector.zero(S), b0 = a0;
-        for (int l = 0; l < d; l++) {
-            FloatVector t0 = ld(t, to + l * ts);
-            a0 = FloatVector.broadcast(S, x[xa + l]).fma(t0, a0);
-            b0 = FloatVector.broadcast(S, x[xb + l]).fma(t0, b0);
-        }
-        a0.intoArray(outA, oa);
-        b0.intoArray(outB, ob);
-    }
-
-    /** Two rows: accA[c] += Σ_{j < n} pA[j] · m[mo + j · ms + c], c over nv vectors (likewise B). */
-    private static void axpy2(float[] pA, float[] pB, int n, float[] m, int mo, int ms, int nv,
-                              float[] acc, int aa, int ab) {
-        axpy2(pA, 0, pB, 0, n, m, mo, ms, nv, acc, aa, ab);
-    }
-
-    private static void axpy2(float[] pA, int pa, float[] pB, int pbo, int n, float[] m, int mo, int ms, int nv,
-                              float[] acc, int aa, int ab) {
-        int c = 0;
-        for (; c + 4 <= nv; c += 4) axpy2x4(pA, pa, pB, pbo, n, m, mo + c * VL, ms, acc, aa + c * VL, ab + c * VL);
-        if (c + 2 <= nv) {
-            axpy2x2(pA, pa, pB, pbo, n, m, mo + c * VL, ms, acc, aa + c * VL, ab + c * VL);
-            c += 2;
-        }
-        if (c < nv) axpy2x1(pA, pa, pB, pbo, n, m, mo + c * VL, ms, acc, aa + c * VL, ab + c * VL);
-    }
-
-    private static void axpy2x4(float[] pA, int pa, float[] pB, int pbo, int n, float[] m, int mo, int ms,
-                                float[] acc, int aa, int ab) {
-        FloatVector a0 = ld(acc, aa), a1 = ld(acc, aa + VL), a2 = ld(acc, aa + 2 * VL), a3 = ld(acc, aa + 3 * VL);
-        FloatVector b0 = ld(acc, ab), b1 = ld(acc, ab + VL), b2 = ld(acc, ab + 2 * VL), b3 = ld(acc, ab + 3 * VL);
-        for (int j = 0; j < n; j++) {
-            int r = mo + j * ms;
-            FloatVector m0 = ld(m, r), m1 = ld(m, r + VL), m2 = ld(m, r + 2 * VL), m3 = ld(m, r + 3 * VL);
-            FloatVector x = FloatVector.broadcast(S, pA[pa + j]), y = FloatVector.broadcast(S, pB[pbo + j]);
-            a0 = x.fma(m0, a0);
-            a1 = x.fma(m1, a1);
-            a2 = x.fma(m2, a2);
-            a3 = x.fma(m3, a3);
-            b0 = y.fma(m0, b0);
-            b1 = y.fma(m1, b1);
-            b2 = y.fma(m2, b2);
-            b3 = y.fma(m3, b3);
-        }
-        a0.intoArray(acc, aa);
-        a1.intoArray(acc, aa + VL);
-        a2.intoArray(acc, aa + 2 * VL);
-        a3.intoArray(acc, aa + 3 * VL);
-        b0.intoArray(acc, ab);
-        b1.intoArray(acc, ab + VL);
-        b2.intoArray(acc, ab + 2 * VL);
-        b3.intoArray(acc, ab + 3 * VL);
-    }
-
-    private static void axpy2x2(float[] pA, int pa, float[] pB, int pbo, int n, float[] m, int mo, int ms,
-                                float[] acc, int aa, int ab) {
-        FloatVector a0 = ld(acc, aa), a1 = ld(acc, aa + VL), b0 = ld(acc, ab), b1 = ld(acc, ab + VL);
-        for (int j = 0; j < n; j++) {
-            int r = mo + j * ms;
-            FloatVector m0 = ld(m, r), m1 = ld(m, r + VL);
-            FloatVector x = FloatVector.broadcast(S, pA[pa + j]), y = FloatVector.broadcast(S, pB[pbo + j]);
-            a0 = x.fma(m0, a0);
-            a1 = x.fma(m1, a1);
-            b0 = y.fma(m0, b0);
-            b1 = y.fma(m1, b1);
-        }
-        a0.intoArray(acc, aa);
-        a1.intoArray(acc, aa + VL);
-        b0.intoArray(acc, ab);
-        b1.intoArray(acc, ab + VL);
-    }
-
-    private static void axpy2x1(float[] pA, int pa, float[] pB, int pbo, int n, float[] m, int mo, int ms,
-                                float[] acc, int aa, int ab) {
-        FloatVector a0 = ld(acc, aa), b0 = ld(acc, ab);
-        for (int j = 0; j < n; j++) {
-            FloatVector m0 = ld(m, mo + j * ms);
-            a0 = FloatVector.broadcast(S, pA[pa + j]).fma(m0, a0);
-            b0 = FloatVector.broadcast(S, pB[pbo + j]).fma(m0, b0);
-        }
-        a0.intoArray(acc, aa);
-        b0.intoArray(acc, ab);
-    }
-
-    /**
-     * acc[l · ts + j0 + c] += Σ_{r < nr} x[xo + r · d + l] · p[r · BK + c] for every l < d and c over w
-     * vectors: the transposed outer-product sums that give dKᵀ and dVᵀ. Two l rows at a time; an odd
-     * last l writes its twin into the spare row d of acc.
-     */
-    private static void outer(float[] x, int xo, int d, int nr, float[] p, int w, float[] acc, int j0, int ts) {
-        for (int l = 0; l < d; l += 2) {
-            boolean pair = l + 1 < d;
-            int la = l, lb = pair ? l + 1 : l;
-            int ta = l * ts + j0, tb = (pair ? l + 1 : d) * ts + j0;
-            int c = 0;
-            for (; c + 4 <= w; c += 4) outer2x4(x, xo + la, xo + lb, d, nr, p, c * VL, acc, ta + c * VL, tb + c * VL);
-            if (c + 2 <= w) {
-                outer2x2(x, xo + la, xo + lb, d, nr, p, c * VL, acc, ta + c * VL, tb + c * VL);
-                c += 2;
+        for (int p = 0; p < passes; p++) {
+            int wv = base + (p < extra ? 1 : 0), co = c * VL;
+            switch (wv) {
+                case 4 -> mac4x4(s, s0, s1, s2, s3, ss, n, m, mo + co, ms, out, o0 + co, o1 + co, o2 + co, o3 + co, init);
+                case 3 -> mac4x3(s, s0, s1, s2, s3, ss, n, m, mo + co, ms, out, o0 + co, o1 + co, o2 + co, o3 + co, init);
+                case 2 -> mac4x2(s, s0, s1, s2, s3, ss, n, m, mo + co, ms, out, o0 + co, o1 + co, o2 + co, o3 + co, init);
+                default -> mac4x1(s, s0, s1, s2, s3, ss, n, m, mo + co, ms, out, o0 + co, o1 + co, o2 + co, o3 + co, init);
             }
-            if (c < w) outer2x1(x, xo + la, xo + lb, d, nr, p, c * VL, acc, ta + c * VL, tb + c * VL);
+            c += wv;
         }
     }
 
-    private static void outer2x4(float[] x, int xa, int xb, int d, int nr, float[] p, int po,
-                                 float[] acc, int ta, int tb) {
-        FloatVector a0 = ld(acc, ta), a1 = ld(acc, ta + VL), a2 = ld(acc, ta + 2 * VL), a3 = ld(acc, ta + 3 * VL);
-        FloatVector b0 = ld(acc, tb), b1 = ld(acc, tb + VL), b2 = ld(acc, tb + 2 * VL), b3 = ld(acc, tb + 3 * VL);
-        for (int r = 0; r < nr; r++) {
-            int pr = r * BK + po;
-            FloatVector p0 = ld(p, pr), p1 = ld(p, pr + VL), p2 = ld(p, pr + 2 * VL), p3 = ld(p, pr + 3 * VL);
-            FloatVector u = FloatVector.broadcast(S, x[xa + r * d]), v = FloatVector.broadcast(S, x[xb + r * d]);
-            a0 = u.fma(p0, a0);
-            a1 = u.fma(p1, a1);
-            a2 = u.fma(p2, a2);
-            a3 = u.fma(p3, a3);
-            b0 = v.fma(p0, b0);
-            b1 = v.fma(p1, b1);
-            b2 = v.fma(p2, b2);
-            b3 = v.fma(p3, b3);
+    private static void mac4x4(float[] s, int s0, int s1, int s2, int s3, int ss, int n, float[] m, int mo, int ms,
+                               float[] out, int o0, int o1, int o2, int o3, boolean init) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = init ? z : ld(out, o0), a01 = init ? z : ld(out, o0 + VL), a02 = init ? z : ld(out, o0 + 2 * VL), a03 = init ? z : ld(out, o0 + 3 * VL);
+        FloatVector a10 = init ? z : ld(out, o1), a11 = init ? z : ld(out, o1 + VL), a12 = init ? z : ld(out, o1 + 2 * VL), a13 = init ? z : ld(out, o1 + 3 * VL);
+        FloatVector a20 = init ? z : ld(out, o2), a21 = init ? z : ld(out, o2 + VL), a22 = init ? z : ld(out, o2 + 2 * VL), a23 = init ? z : ld(out, o2 + 3 * VL);
+        FloatVector a30 = init ? z : ld(out, o3), a31 = init ? z : ld(out, o3 + VL), a32 = init ? z : ld(out, o3 + 2 * VL), a33 = init ? z : ld(out, o3 + 3 * VL);
+        for (int j = 0; j < n; j++) {
+            int p = mo + j * ms, q = j * ss;
+            FloatVector m0 = ld(m, p), m1 = ld(m, p + VL), m2 = ld(m, p + 2 * VL), m3 = ld(m, p + 3 * VL);
+            FloatVector b0 = FloatVector.broadcast(S, s[s0 + q]);
+            a00 = b0.fma(m0, a00); a01 = b0.fma(m1, a01); a02 = b0.fma(m2, a02); a03 = b0.fma(m3, a03);
+            FloatVector b1 = FloatVector.broadcast(S, s[s1 + q]);
+            a10 = b1.fma(m0, a10); a11 = b1.fma(m1, a11); a12 = b1.fma(m2, a12); a13 = b1.fma(m3, a13);
+            FloatVector b2 = FloatVector.broadcast(S, s[s2 + q]);
+            a20 = b2.fma(m0, a20); a21 = b2.fma(m1, a21); a22 = b2.fma(m2, a22); a23 = b2.fma(m3, a23);
+            FloatVector b3 = FloatVector.broadcast(S, s[s3 + q]);
+            a30 = b3.fma(m0, a30); a31 = b3.fma(m1, a31); a32 = b3.fma(m2, a32); a33 = b3.fma(m3, a33);
         }
-        a0.intoArray(acc, ta);
-        a1.intoArray(acc, ta + VL);
-        a2.intoArray(acc, ta + 2 * VL);
-        a3.intoArray(acc, ta + 3 * VL);
-        b0.intoArray(acc, tb);
-        b1.intoArray(acc, tb + VL);
-        b2.intoArray(acc, tb + 2 * VL);
-        b3.intoArray(acc, tb + 3 * VL);
+        a00.intoArray(out, o0); a01.intoArray(out, o0 + VL); a02.intoArray(out, o0 + 2 * VL); a03.intoArray(out, o0 + 3 * VL);
+        a10.intoArray(out, o1); a11.intoArray(out, o1 + VL); a12.intoArray(out, o1 + 2 * VL); a13.intoArray(out, o1 + 3 * VL);
+        a20.intoArray(out, o2); a21.intoArray(out, o2 + VL); a22.intoArray(out, o2 + 2 * VL); a23.intoArray(out, o2 + 3 * VL);
+        a30.intoArray(out, o3); a31.intoArray(out, o3 + VL); a32.intoArray(out, o3 + 2 * VL); a33.intoArray(out, o3 + 3 * VL);
     }
 
-    private static void outer2x2(float[] x, int xa, int xb, int d, int nr, float[] p, int po,
-                                 float[] acc, int ta, int tb) {
-        FloatVector a0 = ld(acc, ta), a1 = ld(acc, ta + VL), b0 = ld(acc, tb), b1 = ld(acc, tb + VL);
-        for (int r = 0; r < nr; r++) {
-            int pr = r * BK + po;
-            FloatVector p0 = ld(p, pr), p1 = ld(p, pr + VL);
-            FloatVector u = FloatVector.broadcast(S, x[xa + r * d]), v = FloatVector.broadcast(S, x[xb + r * d]);
-            a0 = u.fma(p0, a0);
-            a1 = u.fma(p1, a1);
-            b0 = v.fma(p0, b0);
-            b1 = v.fma(p1, b1);
+    private static void mac4x3(float[] s, int s0, int s1, int s2, int s3, int ss, int n, float[] m, int mo, int ms,
+                               float[] out, int o0, int o1, int o2, int o3, boolean init) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = init ? z : ld(out, o0), a01 = init ? z : ld(out, o0 + VL), a02 = init ? z : ld(out, o0 + 2 * VL);
+        FloatVector a10 = init ? z : ld(out, o1), a11 = init ? z : ld(out, o1 + VL), a12 = init ? z : ld(out, o1 + 2 * VL);
+        FloatVector a20 = init ? z : ld(out, o2), a21 = init ? z : ld(out, o2 + VL), a22 = init ? z : ld(out, o2 + 2 * VL);
+        FloatVector a30 = init ? z : ld(out, o3), a31 = init ? z : ld(out, o3 + VL), a32 = init ? z : ld(out, o3 + 2 * VL);
+        for (int j = 0; j < n; j++) {
+            int p = mo + j * ms, q = j * ss;
+            FloatVector m0 = ld(m, p), m1 = ld(m, p + VL), m2 = ld(m, p + 2 * VL);
+            FloatVector b0 = FloatVector.broadcast(S, s[s0 + q]);
+            a00 = b0.fma(m0, a00); a01 = b0.fma(m1, a01); a02 = b0.fma(m2, a02);
+            FloatVector b1 = FloatVector.broadcast(S, s[s1 + q]);
+            a10 = b1.fma(m0, a10); a11 = b1.fma(m1, a11); a12 = b1.fma(m2, a12);
+            FloatVector b2 = FloatVector.broadcast(S, s[s2 + q]);
+            a20 = b2.fma(m0, a20); a21 = b2.fma(m1, a21); a22 = b2.fma(m2, a22);
+            FloatVector b3 = FloatVector.broadcast(S, s[s3 + q]);
+            a30 = b3.fma(m0, a30); a31 = b3.fma(m1, a31); a32 = b3.fma(m2, a32);
         }
-        a0.intoArray(acc, ta);
-        a1.intoArray(acc, ta + VL);
-        b0.intoArray(acc, tb);
-        b1.intoArray(acc, tb + VL);
+        a00.intoArray(out, o0); a01.intoArray(out, o0 + VL); a02.intoArray(out, o0 + 2 * VL);
+        a10.intoArray(out, o1); a11.intoArray(out, o1 + VL); a12.intoArray(out, o1 + 2 * VL);
+        a20.intoArray(out, o2); a21.intoArray(out, o2 + VL); a22.intoArray(out, o2 + 2 * VL);
+        a30.intoArray(out, o3); a31.intoArray(out, o3 + VL); a32.intoArray(out, o3 + 2 * VL);
     }
 
-    private static void outer2x1(float[] x, int xa, int xb, int d, int nr, float[] p, int po,
-                                 float[] acc, int ta, int tb) {
-        FloatVector a0 = ld(acc, ta), b0 = ld(acc, tb);
-        for (int r = 0; r < nr; r++) {
-            FloatVector p0 = ld(p, r * BK + po);
-            a0 = FloatVector.broadcast(S, x[xa + r * d]).fma(p0, a0);
-            b0 = FloatVector.broadcast(S, x[xb + r * d]).fma(p0, b0);
+    private static void mac4x2(float[] s, int s0, int s1, int s2, int s3, int ss, int n, float[] m, int mo, int ms,
+                               float[] out, int o0, int o1, int o2, int o3, boolean init) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = init ? z : ld(out, o0), a01 = init ? z : ld(out, o0 + VL);
+        FloatVector a10 = init ? z : ld(out, o1), a11 = init ? z : ld(out, o1 + VL);
+        FloatVector a20 = init ? z : ld(out, o2), a21 = init ? z : ld(out, o2 + VL);
+        FloatVector a30 = init ? z : ld(out, o3), a31 = init ? z : ld(out, o3 + VL);
+        for (int j = 0; j < n; j++) {
+            int p = mo + j * ms, q = j * ss;
+            FloatVector m0 = ld(m, p), m1 = ld(m, p + VL);
+            FloatVector b0 = FloatVector.broadcast(S, s[s0 + q]);
+            a00 = b0.fma(m0, a00); a01 = b0.fma(m1, a01);
+            FloatVector b1 = FloatVector.broadcast(S, s[s1 + q]);
+            a10 = b1.fma(m0, a10); a11 = b1.fma(m1, a11);
+            FloatVector b2 = FloatVector.broadcast(S, s[s2 + q]);
+            a20 = b2.fma(m0, a20); a21 = b2.fma(m1, a21);
+            FloatVector b3 = FloatVector.broadcast(S, s[s3 + q]);
+            a30 = b3.fma(m0, a30); a31 = b3.fma(m1, a31);
         }
-        a0.intoArray(acc, ta);
-        b0.intoArray(acc, tb);
+        a00.intoArray(out, o0); a01.intoArray(out, o0 + VL);
+        a10.intoArray(out, o1); a11.intoArray(out, o1 + VL);
+        a20.intoArray(out, o2); a21.intoArray(out, o2 + VL);
+        a30.intoArray(out, o3); a31.intoArray(out, o3 + VL);
+    }
+
+    private static void mac4x1(float[] s, int s0, int s1, int s2, int s3, int ss, int n, float[] m, int mo, int ms,
+                               float[] out, int o0, int o1, int o2, int o3, boolean init) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector a00 = init ? z : ld(out, o0);
+        FloatVector a10 = init ? z : ld(out, o1);
+        FloatVector a20 = init ? z : ld(out, o2);
+        FloatVector a30 = init ? z : ld(out, o3);
+        for (int j = 0; j < n; j++) {
+            int p = mo + j * ms, q = j * ss;
+            FloatVector m0 = ld(m, p);
+            FloatVector b0 = FloatVector.broadcast(S, s[s0 + q]);
+            a00 = b0.fma(m0, a00);
+            FloatVector b1 = FloatVector.broadcast(S, s[s1 + q]);
+            a10 = b1.fma(m0, a10);
+            FloatVector b2 = FloatVector.broadcast(S, s[s2 + q]);
+            a20 = b2.fma(m0, a20);
+            FloatVector b3 = FloatVector.broadcast(S, s[s3 + q]);
+            a30 = b3.fma(m0, a30);
+        }
+        a00.intoArray(out, o0);
+        a10.intoArray(out, o1);
+        a20.intoArray(out, o2);
+        a30.intoArray(out, o3);
     }
 }

@@ -23,8 +23,13 @@ import java.util.Arrays;
  * that depends only on the sizes; reductions across chunks (sums of many elements, layer-norm
  * gamma/beta gradients) go through fixed-size blocks combined in block order, so they do not even
  * depend on the thread count. Transcendental functions come from {@link VectorMath}, which gives the
- * same bits in every JIT tier. Matrix products are {@link VectorGemm}'s; attention is
- * {@link VectorAttention}'s.
+ * same bits in every JIT tier. (Bits can differ between machines whose preferred vector width
+ * differs, since lane sums group differently.) Matrix products are {@link VectorGemm}'s; attention
+ * is {@link VectorAttention}'s.
+ *
+ * <p>Layer-norm statistics read each row twice — the sum, then the centred squares — rather than
+ * a one-pass Σx, Σx²: the row is in L1 by then, so the second read is nearly free, and it avoids
+ * the cancellation of the one-pass variance when the mean is large against the spread.
  */
 public final class VectorBackend extends CpuMemory {
     private static final VectorSpecies<Float> S = VectorMath.S;
@@ -776,31 +781,48 @@ public final class VectorBackend extends CpuMemory {
         int tileRows = (rows + t - 1) / t;
         int units = planes * tileRows;
         int outer = r - 2;
+        int[] idx = new int[VL];
+        for (int i = 0; i < VL; i++) idx[i] = i * sCol;
         Parallel.RangeBody body = (s, e) -> {
             for (int u = s; u < e; u++) {
                 int plane = u / tileRows, i0 = (u % tileRows) * t, i1 = Math.min(rows, i0 + t);
                 int ps = so, pd = doff, rem = plane;
                 for (int d = outer - 1; d >= 0; d--) {
-                    int idx = rem % n[d];
+                    int ix = rem % n[d];
                     rem /= n[d];
-                    ps += idx * ss[d];
-                    pd += idx * ds[d];
+                    ps += ix * ss[d];
+                    pd += ix * ds[d];
                 }
-                for (int j0 = 0; j0 < cols; j0 += t) {
-                    int j1 = Math.min(cols, j0 + t);
-                    for (int i = i0; i < i1; i++) {
-                        int drow = pd + i * dRow, srow = ps + i;
-                        if (acc) {
-                            for (int j = j0; j < j1; j++) dd[drow + j] += sd[srow + j * sCol];
-                        } else {
-                            for (int j = j0; j < j1; j++) dd[drow + j] = sd[srow + j * sCol];
-                        }
+                int j0 = 0;
+                for (; j0 + VL <= cols; j0 += VL) {
+                    // VL source rows gathered per destination vector; the tile's i reuse their cache lines
+                    if (acc) gatherAddColumns(sd, ps + j0 * sCol, idx, dd, pd + j0, dRow, i0, i1);
+                    else gatherColumns(sd, ps + j0 * sCol, idx, dd, pd + j0, dRow, i0, i1);
+                }
+                for (int i = i0; i < i1 && j0 < cols; i++) {
+                    int drow = pd + i * dRow, srow = ps + i;
+                    if (acc) {
+                        for (int j = j0; j < cols; j++) dd[drow + j] += sd[srow + j * sCol];
+                    } else {
+                        for (int j = j0; j < cols; j++) dd[drow + j] = sd[srow + j * sCol];
                     }
                 }
             }
         };
         if (parallel) Parallel.forRange(units, Math.max(1, GRAIN / (t * Math.max(1, cols))), body);
         else body.run(0, units);
+    }
+
+    /** d[dOff + i·dRow + (0..VL)] = s[sOff + i + idx[0..VL)] for i in [i0, i1). */
+    private static void gatherColumns(float[] s, int sOff, int[] idx, float[] d, int dOff, int dRow, int i0, int i1) {
+        for (int i = i0; i < i1; i++) FloatVector.fromArray(S, s, sOff + i, idx, 0).intoArray(d, dOff + i * dRow);
+    }
+
+    private static void gatherAddColumns(float[] s, int sOff, int[] idx, float[] d, int dOff, int dRow, int i0, int i1) {
+        for (int i = i0; i < i1; i++) {
+            int o = dOff + i * dRow;
+            ld(d, o).add(FloatVector.fromArray(S, s, sOff + i, idx, 0)).intoArray(d, o);
+        }
     }
 
     @Override
@@ -1205,7 +1227,7 @@ public final class VectorBackend extends CpuMemory {
         float ob1 = 1f - beta1, ob2 = 1f - beta2;
         Parallel.forRange(n, GRAIN / 2, (s, e) -> {
             FloatVector b1 = bc(beta1), b2 = bc(beta2), c1 = bc(ob1), c2 = bc(ob2);
-            FloatVector bias1v = bc(bias1), bias2v = bc(bias2), epsv = bc(eps), wd = bc(weightDecay), lrv = bc(lr);
+            FloatVector ib1 = bc(1f / bias1), ib2 = bc(1f / bias2), epsv = bc(eps), wd = bc(weightDecay), lrv = bc(lr);
             int len = e - s, ub = S.loopBound(len);
             for (int i = 0; i < len; i += VL) {
                 boolean full = i < ub;
@@ -1217,7 +1239,7 @@ public final class VectorBackend extends CpuMemory {
                 FloatVector pp = full ? ld(pd, pi) : ld(pd, pi, mk);
                 mm = g.fma(c1, mm.mul(b1));
                 vv = g.mul(g).fma(c2, vv.mul(b2));
-                FloatVector upd = mm.div(bias1v).div(vv.div(bias2v).sqrt().add(epsv)).add(pp.mul(wd));
+                FloatVector upd = mm.mul(ib1).div(vv.mul(ib2).sqrt().add(epsv)).add(pp.mul(wd));
                 pp = upd.neg().fma(lrv, pp);
                 if (full) {
                     mm.intoArray(md, mi);

@@ -3,6 +3,8 @@ package dev.xbt.engine.cpu;
 import dev.xbt.engine.Rng;
 import dev.xbt.engine.Shape;
 import dev.xbt.engine.backend.Backend;
+import dev.xbt.engine.backend.BackendProvider;
+import dev.xbt.engine.backend.Backends;
 import dev.xbt.engine.backend.BinaryOp;
 import dev.xbt.engine.backend.Buffer;
 import dev.xbt.engine.backend.ReduceOp;
@@ -273,6 +275,25 @@ class VectorBackendKernelTest {
         }
         assertTrue(gAbs < 1e-6, "GELU max error " + gAbs);
         assertTrue(dAbs < 1e-6, "GELU' max abs error " + dAbs);
+        // the lower tail keeps its relative accuracy (below -5 the float64 reference itself cancels)
+        double gRel = 0, dRel = 0;
+        for (int i = 0; i < n; i++) {
+            if (x[i] < -5 || x[i] > -0.01) continue;
+            double ye = UnaryOp.GELU.apply(x[i]), de = UnaryOp.GELU.derivative(x[i]);
+            gRel = Math.max(gRel, Math.abs(y[i] - ye) / Math.abs(ye));
+            if (x[i] < -1) dRel = Math.max(dRel, Math.abs(g[i] - de) / Math.abs(de));
+        }
+        assertTrue(gRel < 2e-6, "GELU tail relative error " + gRel);
+        assertTrue(dRel < 2e-6, "GELU' tail relative error " + dRel);
+    }
+
+    @Test
+    void registeredAsTheCpuBackend() {
+        BackendProvider p = Backends.providers().stream().filter(b -> b.name().equals("cpu")).findFirst().orElseThrow();
+        assertEquals(100, p.rank());
+        assertTrue(p.unavailableReason().isEmpty());
+        assertTrue(Backends.get("cpu") instanceof VectorBackend);
+        assertEquals("cpu", VEC.name());
     }
 
     @Test
@@ -627,6 +648,37 @@ class VectorBackendKernelTest {
         checkAttention(1, 1, 1, 1, 1, 0, false, false, all, "1x1 d1");
         checkAttention(2, 3, 17, 33, 24, 0, false, false, all, "17x33 d24");
         checkAttention(1, 2, 65, 3, 17, 0, false, false, all, "65x3 d17");
+        // more keys than one tile holds: the online softmax rescales across tiles
+        checkAttention(1, 2, 40, 300, 32, 0, false, false, all, "40x300 d32");
+        checkAttention(1, 2, 600, 600, 8, 0, true, false, all, "causal 600 d8");
+        checkAttention(2, 2, 33, 530, 16, 3, false, true, all, "33x530 masked");
+    }
+
+    /** A row whose first tiles are all masked, then visible keys: the running max starts at -inf. */
+    @Test
+    void attentionLateFirstVisibleKey() {
+        int tq = 3, tk = 700, d = 16;
+        float[] mask = new float[tq * tk];
+        Arrays.fill(mask, 0, 650, Float.NEGATIVE_INFINITY);
+        Arrays.fill(mask, tk + 100, tk + 400, Float.NEGATIVE_INFINITY);
+        float[] q = randn(tq * d, 1), k = randn(tk * d, 2), v = randn(tk * d, 3), go = randn(tq * d, 4);
+        float[][] res = new float[2][];
+        Backend[] bes = {REF, VEC};
+        for (int b = 0; b < 2; b++) {
+            Backend be = bes[b];
+            Buffer out = be.allocate(tq * d), lse = be.allocate(tq), gq = be.allocate(tq * d), gk = be.allocate(tk * d);
+            Buffer gv = be.allocate(tk * d), qb = up(be, q), kb = up(be, k), vb = up(be, v), mb = up(be, mask);
+            be.attention(1, tq, tk, d, 0.25f, qb, kb, vb, mb, Integer.MAX_VALUE, false, out, lse);
+            be.attentionBackward(1, tq, tk, d, 0.25f, qb, kb, vb, mb, Integer.MAX_VALUE, false, out, lse, up(be, go), gq, gk, gv);
+            float[] all = new float[tq * d + tq + tq * d + 2 * tk * d];
+            be.download(out, all, 0);
+            be.download(lse, all, tq * d);
+            be.download(gq, all, tq * d + tq);
+            be.download(gk, all, 2 * tq * d + tq);
+            be.download(gv, all, 2 * tq * d + tq + tk * d);
+            res[b] = all;
+        }
+        close(res[0], res[1], 2e-4, 5e-5, "attention with late first visible key");
     }
 
     @Test
