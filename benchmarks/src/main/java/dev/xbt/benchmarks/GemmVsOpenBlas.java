@@ -66,7 +66,7 @@ public final class GemmVsOpenBlas {
         }
         if (numpyCmd == null && !oursOnly) throw new IllegalArgumentException("--numpy <command> is required");
 
-        System.out.printf(Locale.ROOT, "ours: VectorGemm, Java %s, %d threads, vector %d floats, MRxNR %dx%d, KC/MC/NC %s%n",
+        System.out.printf(Locale.ROOT, "ours: VectorGemm, Java %s, %d threads, vector %d floats, MRxNR %dx%d, KC/MC/MT/NC %s%n",
                 System.getProperty("java.version"), Parallel.THREADS, 0 + vl(), 8, 2 * vl(), blocking());
         Process py = null;
         BufferedReader in = null;
@@ -121,7 +121,7 @@ public final class GemmVsOpenBlas {
 
     private static String blocking() {
         return Integer.getInteger("xbt.gemm.kc", 256) + "/" + Integer.getInteger("xbt.gemm.mc", 192) + "/"
-                + Integer.getInteger("xbt.gemm.nc", 512) + " (defaults unless -D set)";
+                + Integer.getInteger("xbt.gemm.mt", 192) + "/" + Integer.getInteger("xbt.gemm.nc", 512);
     }
 
     /** Our side of one shape: the operands and a timed loop. */

@@ -35,9 +35,11 @@ public final class VectorGemm {
     static final int NR = 2 * VL;
     /** K block: a B micro-panel (KC x NR floats) stays in L1 while the kernel sweeps a tile's A strips. */
     static final int KC = Math.max(8, Integer.getInteger("xbt.gemm.kc", 256));
-    /** Most rows of a C tile: its A strips (MC x KC floats) stay in L2. */
+    /** Rows of an A block (MC x KC floats), kept in L2 while the kernel sweeps a tile's B strips. */
     static final int MC = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mc", 192)), MR);
-    /** Most columns of a C tile. */
+    /** Most rows of a C tile (it runs in blocks of MC rows). */
+    static final int MT = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mt", 192)), MR);
+    /** Most columns of a C tile: its B block (KC x NC floats) stays in L2. */
     static final int NC = roundUp(Math.max(NR, Integer.getInteger("xbt.gemm.nc", 512)), NR);
     /** Packing transposes in registers (AVX-512, 8-row strips); else scalar copies. */
     static final boolean FAST_TRANSPOSE = VL == 16 && MR == 8 && !Boolean.getBoolean("xbt.gemm.scalarpack");
@@ -221,7 +223,7 @@ public final class VectorGemm {
             this.stripsA = mPad / MR;
             this.stripsB = nPad / NR;
             // Tiles: at most MC x NC; when threaded, cut finer until there are a few tiles per thread.
-            int tm = ceilDiv(m, MC), tn = ceilDiv(n, NC);
+            int tm = ceilDiv(m, MT), tn = ceilDiv(n, NC);
             if (parallel) {
                 int want = 4 * Parallel.THREADS;
                 while (tm * tn < want) {
@@ -358,12 +360,15 @@ public final class VectorGemm {
                 int kc = Math.min(KC, k - pc);
                 boolean load = pc > 0 || beta != 0f;
                 int aBase = pc * mPad, bBase = pc * nPad;
+                // The tile's B block (kc x nt) stays in L2 across the MC-row blocks; an MC x kc A block
+                // stays in L2 across the B strips; a kc x NR B strip stays in L1 across the A strips.
+                for (int ic = r0; ic < r1; ic += MC)
                 for (int jr = c0; jr < c1; jr += NR) {
                     int nr = Math.min(NR, n - jr);
                     boolean narrow = nr <= VL;
                     int width = narrow ? VL : NR;
                     int bi = bBase + jr * kc;
-                    for (int ir = r0; ir < r1; ir += MR) {
+                    for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR) {
                         int mr = Math.min(MR, m - ir);
                         int ai = aBase + ir * kc;
                         int ci = co + ir * ldc + jr;
