@@ -10,20 +10,22 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Single-precision GEMM on the Vector API: C = alpha * op(A) * op(B) + beta * C, row-major, batched.
  *
- * <p>A product that is not tiny runs in two phases. First op(A) (times alpha) is packed into strips of
- * MR = 8 rows and op(B) into strips of NR = 2 vectors of columns, both cut into K blocks of KC, k-major
- * inside a block, padding zero (MR = 6 where vectors are 8 floats and there are 16 registers). Then C is cut into tiles on the MR x NR grid, and each tile walks the K
- * blocks: for each B micro-panel (KC x NR, kept in L1) it sweeps the tile's A strips (kept in L2) with a
- * register-blocked micro-kernel that holds an MR x NR block of C in vector registers and does one
- * broadcast and two FMAs per row and k. With AVX-512 the packing transposes 16 x 16 blocks in registers.
- * Tiny products take a direct loop without packing.
- *
- * <p>The blocking can be changed with {@code -Dxbt.gemm.kc/mc/nc} (for tuning; KC changes result bits).
+ * <p>A product that is not tiny runs in two phases. First alpha * op(A) is packed into strips of MR rows
+ * and op(B) into strips of NR = 2 vectors of columns, both cut into K blocks of KC, k-major inside a
+ * block, zero-padded (with AVX-512 the transposing packs go through 8x16 / 16x16 transposes in
+ * registers). Then C is cut into tiles on the MR x NR grid (at most MT x NC). A tile accumulates in a
+ * private buffer: per K block, per MC-row block of A (kept in L2), per B strip (KC x NR, kept in L1) the
+ * register-blocked micro-kernel sweeps the A strips; it holds an MR x NR block of C in 2 * MR vector
+ * registers and does one broadcast and two FMAs per row and k. MR = 8 with AVX-512 (16 accumulators of
+ * 32 registers), 6 with 8-float vectors and 16 registers. Tiny products take a direct loop.
  *
  * <p>Threads share the packing and then take C tiles from a counter, so a core slowed by other work gets
  * fewer tiles; a batch of small products is spread the same way, one product per task. K is never split:
  * every element of C is the same FMA chain over the same K blocks whatever thread computes it and
  * whatever the tiling, so results are bitwise reproducible run after run and across thread counts.
+ *
+ * <p>Blocking can be changed with {@code -Dxbt.gemm.kc/mc/mt/nc} for tuning (a different KC gives
+ * different rounding).
  */
 public final class VectorGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -50,11 +52,11 @@ public final class VectorGemm {
     /** Most floats packed for one operand at once (16 MiB, 2048 x 2048); larger products run as slabs. */
     static final long PACK_LIMIT = 1L << 22;
 
-    /** Per-thread scratch: packed operands (grown on demand) and an edge tile. */
+    /** Per-thread scratch, grown on demand: packed operands and a C tile. */
     private static final class Work {
         float[] a = new float[0];
         float[] b = new float[0];
-        final float[] t = new float[MR * NR];
+        float[] c = new float[0];
     }
 
     private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
@@ -351,39 +353,37 @@ public final class VectorGemm {
         }
 
         /** C tile t (row-major over the tile grid), all K blocks, on the calling thread. */
+        /**
+         * C tile t accumulated in a private buffer padded to whole register tiles: no edge cases, a row
+         * stride that is no multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few
+         * pages for the TLB; the tile goes to C once at the end.
+         */
         void tile(int t, Work w) {
             int r0 = t / tilesN * mt, r1 = Math.min(m, r0 + mt);
             int c0 = t % tilesN * nt, c1 = Math.min(n, c0 + nt);
-            if (beta != 0f) scale(beta, c, co, ldc, r0, r1, c0, c1);
-            float[] ap = this.ap, bp = this.bp, tmp = w.t;
+            int rows = r1 - r0, cols = c1 - c0, ldt = roundUp(cols, NR) + 16;
+            int size = roundUp(rows, MR) * ldt;
+            if (w.c.length < size) w.c = new float[size];
+            float[] ct = w.c;
+            if (beta != 0f) {
+                Arrays.fill(ct, 0, size, 0f);
+                for (int i = 0; i < rows; i++) System.arraycopy(c, co + (r0 + i) * ldc + c0, ct, i * ldt, cols);
+                scale(beta, ct, 0, ldt, 0, rows, 0, cols);
+            }
+            float[] ap = this.ap, bp = this.bp;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean load = pc > 0 || beta != 0f;
                 int aBase = pc * mPad, bBase = pc * nPad;
-                // The tile's B block (kc x nt) stays in L2 across the MC-row blocks; an MC x kc A block
-                // stays in L2 across the B strips; a kc x NR B strip stays in L1 across the A strips.
                 for (int ic = r0; ic < r1; ic += MC)
-                for (int jr = c0; jr < c1; jr += NR) {
-                    int nr = Math.min(NR, n - jr);
-                    boolean narrow = nr <= VL;
-                    int width = narrow ? VL : NR;
-                    int bi = bBase + jr * kc;
-                    for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR) {
-                        int mr = Math.min(MR, m - ir);
-                        int ai = aBase + ir * kc;
-                        int ci = co + ir * ldc + jr;
-                        if (mr == MR && nr == width) {
-                            kernel(narrow, kc, ap, ai, bp, bi, c, ci, ldc, load);
-                        } else {
-                            // Edge: the same kernel on a padded copy, so the arithmetic matches full tiles.
-                            if (load)
-                                for (int i = 0; i < mr; i++) System.arraycopy(c, ci + i * ldc, tmp, i * width, nr);
-                            kernel(narrow, kc, ap, ai, bp, bi, tmp, 0, width, load);
-                            for (int i = 0; i < mr; i++) System.arraycopy(tmp, i * width, c, ci + i * ldc, nr);
-                        }
+                    for (int jr = c0; jr < c1; jr += NR) {
+                        boolean narrow = n - jr <= VL;
+                        int bi = bBase + jr * kc;
+                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR)
+                            kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, (ir - r0) * ldt + (jr - c0), ldt, load);
                     }
-                }
             }
+            for (int i = 0; i < rows; i++) System.arraycopy(ct, i * ldt, c, co + (r0 + i) * ldc + c0, cols);
         }
     }
 
