@@ -74,7 +74,8 @@ public final class VectorGemm {
     /** C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b in [0, batch). op(X) = X or X^T.
      *  A[b] starts at aOff + b*strideA (strideA may be 0: A shared by all batches), likewise B, C.
      *  lda/ldb/ldc are row strides (elements) of A, B, C as stored (A stored m x k, or k x m when transA).
-     *  beta == 0 overwrites C without reading it; alpha == 0 or k == 0 leaves C = beta * C. */
+     *  beta == 0 overwrites C without reading it; alpha == 0 or k == 0 leaves C = beta * C.
+     *  Batches whose C blocks overlap (e.g. strideC == 0 with beta == 1 to sum all products) run in order. */
     public static void sgemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
             float[] a, int aOff, long strideA, int lda, float[] b, int bOff, long strideB, int ldb,
             float beta, float[] c, int cOff, long strideC, int ldc) {
@@ -89,7 +90,9 @@ public final class VectorGemm {
         check("A", a, aOff, strideA, batch, transA ? k : m, transA ? m : k, lda);
         check("B", b, bOff, strideB, batch, transB ? n : k, transB ? k : n, ldb);
         long work = (long) m * n * k;
-        if (batch == 1 || (work >= PARALLEL_WORK && batch < 4 * Parallel.THREADS)) {
+        // C blocks that overlap (strideC == 0 accumulates every product into one C) must go in order.
+        boolean overlap = batch > 1 && strideC < (long) (m - 1) * ldc + n;
+        if (batch == 1 || overlap || (work >= PARALLEL_WORK && batch < 4 * Parallel.THREADS)) {
             // One product at a time, each split over the threads if big enough.
             for (int bb = 0; bb < batch; bb++)
                 one(transA, transB, m, n, k, alpha, a, (int) (aOff + bb * strideA), lda,
