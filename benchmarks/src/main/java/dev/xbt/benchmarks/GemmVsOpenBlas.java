@@ -17,8 +17,8 @@ import java.util.SplittableRandom;
  *
  * <p>numpy runs in a child process that answers timing requests on stdin/stdout, so the two sides
  * alternate per shape (ours, numpy, ours, numpy, ...) and share whatever load the machine has at that
- * moment. Each round times back-to-back calls for about {@code --round-ms}; the best round per side
- * counts. Prints GFLOP/s of both and the ratio ours/OpenBLAS per shape, then {@code min_ratio=} over the
+ * moment. Each round times back-to-back calls for about {@code --round-ms} and keeps the median call;
+ * the best round per side counts (after a warm-up of at least a second per side and shape). Prints GFLOP/s of both and the ratio ours/OpenBLAS per shape, then {@code min_ratio=} over the
  * 1024^3 and 2048^3 shapes.
  *
  * <p>Usage: {@code GemmVsOpenBlas --numpy "<command starting the numpy helper>" [--rounds N] [--round-ms MS]
@@ -66,8 +66,8 @@ public final class GemmVsOpenBlas {
         }
         if (numpyCmd == null && !oursOnly) throw new IllegalArgumentException("--numpy <command> is required");
 
-        System.out.printf(Locale.ROOT, "ours: VectorGemm, Java %s, %d threads, vector %d floats, MRxNR %dx%d, KC/MC/NC %s%n",
-                System.getProperty("java.version"), Parallel.THREADS, 0 + vl(), 8, 2 * vl(), blocking());
+        System.out.printf(Locale.ROOT, "ours: VectorGemm, Java %s, %d threads, vector %d floats, MRxNR %dx%d, KC/MC/MT/NC %s%n",
+                System.getProperty("java.version"), Parallel.THREADS, vl(), vl() >= 16 ? 8 : 6, 2 * vl(), blocking());
         Process py = null;
         BufferedReader in = null;
         PrintWriter out = null;
@@ -83,11 +83,11 @@ public final class GemmVsOpenBlas {
         for (Shape s : SHAPES) {
             if (filter != null && !s.name().contains(filter)) continue;
             Bench ours = new Bench(s);
-            ours.time(Math.max(roundMs, 500)); // warm up the JIT and the buffers
+            ours.time(Math.max(roundMs, 1000)); // warm up the JIT and the buffers
             if (!oursOnly) {
                 out.printf(Locale.ROOT, "shape %d %d %d %d %d %d%n", s.batch(), s.tA() ? 1 : 0, s.tB() ? 1 : 0, s.m(), s.n(), s.k());
                 expectOk(in.readLine());
-                out.println("time " + Math.max(roundMs, 500));
+                out.println("time " + Math.max(roundMs, 1000));
                 Double.parseDouble(in.readLine());
             }
             double bestOurs = Double.POSITIVE_INFINITY, bestNp = Double.POSITIVE_INFINITY;
@@ -121,7 +121,7 @@ public final class GemmVsOpenBlas {
 
     private static String blocking() {
         return Integer.getInteger("xbt.gemm.kc", 256) + "/" + Integer.getInteger("xbt.gemm.mc", 192) + "/"
-                + Integer.getInteger("xbt.gemm.nc", 512) + " (defaults unless -D set)";
+                + Integer.getInteger("xbt.gemm.mt", 192) + "/" + Integer.getInteger("xbt.gemm.nc", 512);
     }
 
     /** Our side of one shape: the operands and a timed loop. */
@@ -145,16 +145,19 @@ public final class GemmVsOpenBlas {
                     b, 0, (long) k * n, s.tB() ? k : n, 0f, c, 0, (long) m * n, n);
         }
 
-        /** Seconds per call, averaged over back-to-back calls for about ms milliseconds (at least 2). */
+        /** Median seconds per call over back-to-back calls for about ms milliseconds (at least 3 calls). */
         double time(long ms) {
             long deadline = System.nanoTime() + ms * 1_000_000L;
-            long t0 = System.nanoTime();
+            long[] t = new long[64];
             int calls = 0;
             do {
+                long t0 = System.nanoTime();
                 run();
-                calls++;
-            } while (calls < 2 || System.nanoTime() < deadline);
-            return (System.nanoTime() - t0) / 1e9 / calls;
+                if (calls == t.length) t = java.util.Arrays.copyOf(t, 2 * calls);
+                t[calls++] = System.nanoTime() - t0;
+            } while (calls < 3 || System.nanoTime() < deadline);
+            java.util.Arrays.sort(t, 0, calls);
+            return t[calls / 2] / 1e9;
         }
     }
 }

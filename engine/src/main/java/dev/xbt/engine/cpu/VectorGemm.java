@@ -10,20 +10,22 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Single-precision GEMM on the Vector API: C = alpha * op(A) * op(B) + beta * C, row-major, batched.
  *
- * <p>A product that is not tiny runs in two phases. First op(A) (times alpha) is packed into strips of
- * MR = 8 rows and op(B) into strips of NR = 2 vectors of columns, both cut into K blocks of KC, k-major
- * inside a block, padding zero (MR = 6 where vectors are 8 floats and there are 16 registers). Then C is cut into tiles on the MR x NR grid, and each tile walks the K
- * blocks: for each B micro-panel (KC x NR, kept in L1) it sweeps the tile's A strips (kept in L2) with a
- * register-blocked micro-kernel that holds an MR x NR block of C in vector registers and does one
- * broadcast and two FMAs per row and k. With AVX-512 the packing transposes 16 x 16 blocks in registers.
- * Tiny products take a direct loop without packing.
- *
- * <p>The blocking can be changed with {@code -Dxbt.gemm.kc/mc/nc} (for tuning; KC changes result bits).
+ * <p>A product that is not tiny runs in two phases. First alpha * op(A) is packed into strips of MR rows
+ * and op(B) into strips of NR = 2 vectors of columns, both cut into K blocks of KC, k-major inside a
+ * block, zero-padded (with AVX-512 the transposing packs go through 8x16 / 16x16 transposes in
+ * registers). Then C is cut into tiles on the MR x NR grid (at most MT x NC). A tile accumulates in a
+ * private buffer: per K block, per MC-row block of A (kept in L2), per B strip (KC x NR, kept in L1) the
+ * register-blocked micro-kernel sweeps the A strips; it holds an MR x NR block of C in 2 * MR vector
+ * registers and does one broadcast and two FMAs per row and k. MR = 8 with AVX-512 (16 accumulators of
+ * 32 registers), 6 with 8-float vectors and 16 registers. Tiny products take a direct loop.
  *
  * <p>Threads share the packing and then take C tiles from a counter, so a core slowed by other work gets
  * fewer tiles; a batch of small products is spread the same way, one product per task. K is never split:
  * every element of C is the same FMA chain over the same K blocks whatever thread computes it and
  * whatever the tiling, so results are bitwise reproducible run after run and across thread counts.
+ *
+ * <p>Blocking can be changed with {@code -Dxbt.gemm.kc/mc/mt/nc} for tuning (a different KC gives
+ * different rounding).
  */
 public final class VectorGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -35,9 +37,11 @@ public final class VectorGemm {
     static final int NR = 2 * VL;
     /** K block: a B micro-panel (KC x NR floats) stays in L1 while the kernel sweeps a tile's A strips. */
     static final int KC = Math.max(8, Integer.getInteger("xbt.gemm.kc", 256));
-    /** Most rows of a C tile: its A strips (MC x KC floats) stay in L2. */
+    /** Rows of an A block (MC x KC floats), kept in L2 while the kernel sweeps a tile's B strips. */
     static final int MC = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mc", 192)), MR);
-    /** Most columns of a C tile. */
+    /** Most rows of a C tile (it runs in blocks of MC rows). */
+    static final int MT = roundUp(Math.max(MR, Integer.getInteger("xbt.gemm.mt", 192)), MR);
+    /** Most columns of a C tile: its B block (KC x NC floats) stays in L2. */
     static final int NC = roundUp(Math.max(NR, Integer.getInteger("xbt.gemm.nc", 512)), NR);
     /** Packing transposes in registers (AVX-512, 8-row strips); else scalar copies. */
     static final boolean FAST_TRANSPOSE = VL == 16 && MR == 8 && !Boolean.getBoolean("xbt.gemm.scalarpack");
@@ -48,11 +52,11 @@ public final class VectorGemm {
     /** Most floats packed for one operand at once (16 MiB, 2048 x 2048); larger products run as slabs. */
     static final long PACK_LIMIT = 1L << 22;
 
-    /** Per-thread scratch: packed operands (grown on demand) and an edge tile. */
+    /** Per-thread scratch, grown on demand: packed operands and a C tile. */
     private static final class Work {
         float[] a = new float[0];
         float[] b = new float[0];
-        final float[] t = new float[MR * NR];
+        float[] c = new float[0];
     }
 
     private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
@@ -70,7 +74,8 @@ public final class VectorGemm {
     /** C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b in [0, batch). op(X) = X or X^T.
      *  A[b] starts at aOff + b*strideA (strideA may be 0: A shared by all batches), likewise B, C.
      *  lda/ldb/ldc are row strides (elements) of A, B, C as stored (A stored m x k, or k x m when transA).
-     *  beta == 0 overwrites C without reading it; alpha == 0 or k == 0 leaves C = beta * C. */
+     *  beta == 0 overwrites C without reading it; alpha == 0 or k == 0 leaves C = beta * C.
+     *  Batches whose C blocks overlap (e.g. strideC == 0 with beta == 1 to sum all products) run in order. */
     public static void sgemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
             float[] a, int aOff, long strideA, int lda, float[] b, int bOff, long strideB, int ldb,
             float beta, float[] c, int cOff, long strideC, int ldc) {
@@ -85,7 +90,9 @@ public final class VectorGemm {
         check("A", a, aOff, strideA, batch, transA ? k : m, transA ? m : k, lda);
         check("B", b, bOff, strideB, batch, transB ? n : k, transB ? k : n, ldb);
         long work = (long) m * n * k;
-        if (batch == 1 || (work >= PARALLEL_WORK && batch < 4 * Parallel.THREADS)) {
+        // C blocks that overlap (strideC == 0 accumulates every product into one C) must go in order.
+        boolean overlap = batch > 1 && strideC < (long) (m - 1) * ldc + n;
+        if (batch == 1 || overlap || (work >= PARALLEL_WORK && batch < 4 * Parallel.THREADS)) {
             // One product at a time, each split over the threads if big enough.
             for (int bb = 0; bb < batch; bb++)
                 one(transA, transB, m, n, k, alpha, a, (int) (aOff + bb * strideA), lda,
@@ -221,7 +228,7 @@ public final class VectorGemm {
             this.stripsA = mPad / MR;
             this.stripsB = nPad / NR;
             // Tiles: at most MC x NC; when threaded, cut finer until there are a few tiles per thread.
-            int tm = ceilDiv(m, MC), tn = ceilDiv(n, NC);
+            int tm = ceilDiv(m, MT), tn = ceilDiv(n, NC);
             if (parallel) {
                 int want = 4 * Parallel.THREADS;
                 while (tm * tn < want) {
@@ -349,36 +356,37 @@ public final class VectorGemm {
         }
 
         /** C tile t (row-major over the tile grid), all K blocks, on the calling thread. */
+        /**
+         * C tile t accumulated in a private buffer padded to whole register tiles: no edge cases, a row
+         * stride that is no multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few
+         * pages for the TLB; the tile goes to C once at the end.
+         */
         void tile(int t, Work w) {
             int r0 = t / tilesN * mt, r1 = Math.min(m, r0 + mt);
             int c0 = t % tilesN * nt, c1 = Math.min(n, c0 + nt);
-            if (beta != 0f) scale(beta, c, co, ldc, r0, r1, c0, c1);
-            float[] ap = this.ap, bp = this.bp, tmp = w.t;
+            int rows = r1 - r0, cols = c1 - c0, ldt = roundUp(cols, NR) + 16;
+            int size = roundUp(rows, MR) * ldt;
+            if (w.c.length < size) w.c = new float[size];
+            float[] ct = w.c;
+            if (beta != 0f) {
+                Arrays.fill(ct, 0, size, 0f);
+                for (int i = 0; i < rows; i++) System.arraycopy(c, co + (r0 + i) * ldc + c0, ct, i * ldt, cols);
+                scale(beta, ct, 0, ldt, 0, rows, 0, cols);
+            }
+            float[] ap = this.ap, bp = this.bp;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean load = pc > 0 || beta != 0f;
                 int aBase = pc * mPad, bBase = pc * nPad;
-                for (int jr = c0; jr < c1; jr += NR) {
-                    int nr = Math.min(NR, n - jr);
-                    boolean narrow = nr <= VL;
-                    int width = narrow ? VL : NR;
-                    int bi = bBase + jr * kc;
-                    for (int ir = r0; ir < r1; ir += MR) {
-                        int mr = Math.min(MR, m - ir);
-                        int ai = aBase + ir * kc;
-                        int ci = co + ir * ldc + jr;
-                        if (mr == MR && nr == width) {
-                            kernel(narrow, kc, ap, ai, bp, bi, c, ci, ldc, load);
-                        } else {
-                            // Edge: the same kernel on a padded copy, so the arithmetic matches full tiles.
-                            if (load)
-                                for (int i = 0; i < mr; i++) System.arraycopy(c, ci + i * ldc, tmp, i * width, nr);
-                            kernel(narrow, kc, ap, ai, bp, bi, tmp, 0, width, load);
-                            for (int i = 0; i < mr; i++) System.arraycopy(tmp, i * width, c, ci + i * ldc, nr);
-                        }
+                for (int ic = r0; ic < r1; ic += MC)
+                    for (int jr = c0; jr < c1; jr += NR) {
+                        boolean narrow = n - jr <= VL;
+                        int bi = bBase + jr * kc;
+                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR)
+                            kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, (ir - r0) * ldt + (jr - c0), ldt, load);
                     }
-                }
             }
+            for (int i = 0; i < rows; i++) System.arraycopy(ct, i * ldt, c, co + (r0 + i) * ldc + c0, cols);
         }
     }
 

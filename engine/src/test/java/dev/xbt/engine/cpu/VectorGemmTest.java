@@ -215,6 +215,20 @@ class VectorGemmTest {
     }
 
     @Test
+    void sharedOutputAccumulatesEveryProductInOrder() {
+        // strideC == 0, beta == 1: C += sum over the batch, e.g. a weight gradient summed over examples.
+        SplittableRandom r = new SplittableRandom(11);
+        for (int[] s : new int[][] {{17, 50, 33}, {129, 77, 300}}) {
+            int m = s[0], n = s[1], k = s[2], batch = 9;
+            float[] a = random(r, batch * m * k), b = random(r, batch * k * n), c = random(r, m * n), want = c.clone();
+            VectorGemm.sgemm(batch, true, false, m, n, k, 1f, a, 0, (long) m * k, m, b, 0, (long) k * n, n, 1f, c, 0, 0, n);
+            ScalarGemm.sgemmReference(batch, true, false, m, n, k, 1f, a, 0, (long) m * k, m, b, 0, (long) k * n, n, 1f,
+                    want, 0, 0, n);
+            for (int i = 0; i < c.length; i++) assertEquals(want[i], c[i], 1e-3f * (1 + Math.abs(want[i])), "at " + i);
+        }
+    }
+
+    @Test
     void scalarReferenceAgreesWithEjmlToo() {
         SplittableRandom r = new SplittableRandom(5);
         int m = 17, n = 50, k = 33;
