@@ -16,7 +16,6 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -277,19 +276,7 @@ public final class BatchLoader implements AutoCloseable {
             int k1 = (int) ((long) b * (k + 1) / parts);
             fs.add(p.submit(() -> fillRange(order, from, k0, k1, aug, augSeed, out)));
         }
-        for (Future<?> f : fs) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof RuntimeException re) throw re;
-                if (c instanceof Error err) throw err;
-                throw new IllegalStateException(c);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted", e);
-            }
-        }
+        for (Future<?> f : fs) ManifestWriter.await(f);
         return out;
     }
 

@@ -372,7 +372,8 @@ public final class ManifestWriter implements Closeable {
         return added;
     }
 
-    private static void await(Future<?> f) {
+    /** Waits for a worker task, rethrowing its own exception (not the ExecutionException wrapper). */
+    static void await(Future<?> f) {
         try {
             f.get();
         } catch (ExecutionException e) {
