@@ -17,16 +17,13 @@ public final class DataSources {
             new FolderSource(),
             new KarpathySource(),
             // from Debian packages (dev.xbt.data.sources)
-            notYetImplemented("openclipart", "clip art (PNG) with titles and tags from the Debian package openclipart-png",
-                    "openclipart-png"),
-            notYetImplemented("tuxpaint", "Tux Paint stamps with their descriptions, from tuxpaint-stamps-default",
-                    "tuxpaint-stamps-default"),
-            notYetImplemented("fashion-mnist", "Fashion-MNIST clothes pictures with captions from their classes",
-                    "dataset-fashion-mnist")
+            new dev.xbt.data.sources.OpenClipartSource(),
+            new dev.xbt.data.sources.TuxPaintSource(),
+            new dev.xbt.data.sources.FashionMnistSource()
     );
 
     private static final List<TextSource> TEXT_SOURCES = List.of(
-            notYetImplementedText("wordnet", "WordNet glosses (definitions) of nouns and adjectives", "wordnet-base")
+            new dev.xbt.data.sources.WordNetSource()
     );
 
     private DataSources() {}
