@@ -51,7 +51,9 @@ public final class ClipCheckpoint {
             ClipModel model = new ClipModel(config, new Rng(0));
             ClipWeights.load(model, f);
             Optional<ClipTokenizer> tok = Optional.ofNullable(meta.get(MERGES_KEY)).map(ClipCheckpoint::tokenizerFromMerges);
-            return new Loaded(model, ModelContract.from(meta), tok);
+            Optional<ModelContract> contract = ModelContract.from(meta);
+            contract.ifPresent(model::setContract);
+            return new Loaded(model, contract, tok);
         }
     }
 

@@ -6,6 +6,9 @@ import dev.xbt.engine.Parameter;
 import dev.xbt.engine.Rng;
 import dev.xbt.engine.Tensor;
 import dev.xbt.engine.nn.Module;
+import dev.xbt.weights.ModelContract;
+
+import java.util.Optional;
 
 /**
  * CLIP: an image tower ({@code visual.*}), a text tower (top-level names, as OpenCLIP) and the
@@ -19,6 +22,7 @@ public final class ClipModel extends Module {
     private final VisionTransformer visual;
     private final TextTransformer text;
     private final Parameter logitScale;
+    private ModelContract contract;
 
     public ClipModel(ClipConfig config, Rng rng) {
         super("");
@@ -42,6 +46,18 @@ public final class ClipModel extends Module {
 
     public Parameter logitScale() {
         return logitScale;
+    }
+
+    /**
+     * The compatibility contract of these weights: set when loaded from a checkpoint that records one
+     * (or by whoever made the model); components built for a model (adapters, projections) check it.
+     */
+    public Optional<ModelContract> contract() {
+        return Optional.ofNullable(contract);
+    }
+
+    public void setContract(ModelContract contract) {
+        this.contract = contract;
     }
 
     /** Image embeddings [B, embed] (unnormalised). */
