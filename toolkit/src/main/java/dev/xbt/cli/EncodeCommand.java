@@ -3,6 +3,7 @@ package dev.xbt.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.xbt.adapters.Adapters;
 import dev.xbt.clip.ClipCheckpoint;
 import dev.xbt.clip.ClipConfig;
 import dev.xbt.clip.ClipModel;
@@ -47,6 +48,10 @@ final class EncodeCommand implements Runnable {
             description = "MLP activation for checkpoints that do not record their config (default: ${DEFAULT-VALUE}, as OpenAI's weights).")
     ClipConfig.Activation activation;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "Encode through an adapter (a PEFT-layout folder made for this model: LoRA and/or prompt tokens).")
+    Path adapter;
+
     @Option(names = "--batch", defaultValue = "32", description = "Inputs per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
@@ -55,6 +60,7 @@ final class EncodeCommand implements Runnable {
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1");
         ClipCheckpoint.Loaded loaded = ClipCheckpoint.load(model, activation);
         ClipModel clip = loaded.model();
+        if (adapter != null) Adapters.load(clip, adapter);
         ObjectMapper json = new ObjectMapper();
         try (var ignored = Tape.inference()) {
             if (inputs.texts != null) {

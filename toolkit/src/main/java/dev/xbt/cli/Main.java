@@ -14,7 +14,7 @@ import java.io.PrintWriter;
         description = "Upgrade the embedding model of an image-text retrieval system without re-embedding its gallery.",
         subcommands = {DemoCommand.class, TokenizeCommand.class, InspectCommand.class, EncodeCommand.class, BackendsCommand.class,
                 DataCommand.class,
-                CommandLine.HelpCommand.class})
+                MergeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code of a command that failed on bad input or a failed run. */
     public static final int EXIT_ERROR = 2;
