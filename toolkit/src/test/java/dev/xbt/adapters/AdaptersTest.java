@@ -6,6 +6,7 @@ import dev.xbt.adapters.AdapterConfig.Tower;
 import dev.xbt.clip.BlockLinear;
 import dev.xbt.clip.ClipConfig;
 import dev.xbt.clip.ClipModel;
+import dev.xbt.engine.Nn;
 import dev.xbt.engine.Ops;
 import dev.xbt.engine.Parameter;
 import dev.xbt.engine.ParameterSet;
@@ -13,6 +14,7 @@ import dev.xbt.engine.Rng;
 import dev.xbt.engine.Tape;
 import dev.xbt.engine.Tensor;
 import dev.xbt.engine.backend.Backend;
+import dev.xbt.engine.optim.AdamW;
 import dev.xbt.engine.backend.Backends;
 import dev.xbt.engine.testing.GradCheck;
 import dev.xbt.weights.ModelContract;
@@ -244,6 +246,32 @@ class AdaptersTest {
             p.freeze(false);
             assertNull(p.grad(), p.name() + " received a gradient");
         }
+    }
+
+    @Test
+    void adamWOnTheAdaptersLowersAContrastiveLossAndLeavesTheBaseUntouched() {
+        ClipModel m = model(1);
+        Map<String, float[]> before = new LinkedHashMap<>();
+        m.namedParameters().forEach((n, p) -> before.put(n, p.toArray()));
+        Adapters ad = Adapters.attach(m, AdapterConfig.builder().lora(4, 8, 0.1).targets(Tower.VISUAL, "q_proj", "v_proj", "c_fc")
+                .targets(Tower.TEXT, "v_proj", "out_proj").visualPrompts(2, false).textContext(2).build(), new Rng(2));
+        ParameterSet set = ParameterSet.of(ad.trainableParameters());
+        AdamW opt = new AdamW(set);
+        ad.train(true);
+        Tensor x = images(3);
+        double first = 0, last = 0;
+        for (int step = 0; step < 30; step++) {
+            set.zeroGrad();
+            try (Tape tape = Tape.record()) {
+                Tensor loss = Nn.crossEntropy(m.logits(m.encodeImage(x), m.encodeText(TOKENS)), new int[] {0, 1});
+                tape.backward(loss);
+                if (step == 0) first = loss.item();
+                last = loss.item();
+            }
+            opt.step(1e-2f);
+        }
+        assertTrue(last < 0.5 * first, "loss " + first + " -> " + last);
+        m.namedParameters().forEach((n, p) -> assertArrayEquals(before.get(n), p.toArray(), n + " changed"));
     }
 
     @Test
