@@ -129,6 +129,26 @@ public record AdapterConfig(Lora lora, Prompts prompts) {
         return lora != null;
     }
 
+    /** One line for logs: "LoRA r 8, alpha 16, dropout 0.1 on visual [q_proj, v_proj] layers 0:end; visual prompts 8 deep". */
+    public String summary() {
+        List<String> parts = new java.util.ArrayList<>();
+        if (lora != null) {
+            StringBuilder sb = new StringBuilder("LoRA r " + lora.rank() + ", alpha " + lora.alpha() + ", dropout " + lora.dropout() + " on");
+            String sep = " ";
+            for (Tower t : Tower.values()) {
+                TowerTargets tt = lora.targets(t);
+                if (tt.targets().isEmpty()) continue;
+                sb.append(sep).append(t.key()).append(' ').append(tt.targets().stream().map(BlockLinear::shortName).toList())
+                        .append(" layers ").append(tt.fromLayer()).append(':').append(tt.toLayer() == -1 ? "end" : tt.toLayer());
+                sep = ", ";
+            }
+            parts.add(sb.toString());
+        }
+        if (prompts.visualTokens() > 0) parts.add("visual prompts " + prompts.visualTokens() + (prompts.visualDeep() ? " deep" : " shallow"));
+        if (prompts.textContextTokens() > 0) parts.add("text context " + prompts.textContextTokens());
+        return String.join("; ", parts);
+    }
+
     public static Builder builder() {
         return new Builder();
     }
@@ -164,6 +184,32 @@ public record AdapterConfig(Lora lora, Prompts prompts) {
         public Builder targets(Tower tower, List<BlockLinear> which) {
             targets[tower.ordinal()].addAll(which);
             return this;
+        }
+
+        /**
+         * Targets as one setting's text, for config files and command lines: names separated by commas
+         * ("q_proj,v_proj"), "all" for every linear map, "" or "none" for no LoRA in this tower.
+         */
+        public Builder targets(Tower tower, String list) {
+            String s = list.strip();
+            if (s.isEmpty() || s.equals("none")) return this;
+            if (s.equals("all")) return targets(tower, List.of(BlockLinear.values()));
+            return targets(tower, Arrays.stream(s.split(",")).map(String::strip).toArray(String[]::new));
+        }
+
+        /** Layers as text: "all", or "FROM:TO" (TO exclusive, may be left out: through the last layer), e.g. "6:12", "6:". */
+        public Builder layers(Tower tower, String range) {
+            String s = range.strip();
+            if (s.equals("all")) return layers(tower, 0, -1);
+            int colon = s.indexOf(':');
+            try {
+                if (colon < 0) throw new NumberFormatException();
+                String to = s.substring(colon + 1).strip();
+                return layers(tower, Integer.parseInt(s.substring(0, colon).strip()), to.isEmpty() ? -1 : Integer.parseInt(to));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("LoRA layers for the " + tower.key() + " tower: '" + range
+                        + "' is not \"all\" or FROM:TO (e.g. 6:12, or 6: through the last layer)");
+            }
         }
 
         /** Adapts only layers [fromLayer, toLayer) of the tower (toLayer -1: through the last). */

@@ -302,6 +302,23 @@ class AdaptersTest {
         assertThrows(IllegalArgumentException.class, () -> AdapterConfig.builder().lora(2, 2, 1.0).targets(Tower.TEXT, "c_fc").build());
     }
 
+    @Test
+    void configsFromTextSettings() {
+        AdapterConfig c = AdapterConfig.builder().lora(8, 16, 0.1).targets(Tower.VISUAL, " q_proj, v_proj ")
+                .targets(Tower.TEXT, "all").layers(Tower.TEXT, "1:").layers(Tower.VISUAL, "0:2").visualPrompts(4, true).build();
+        assertEquals(Set.of(BlockLinear.Q_PROJ, BlockLinear.V_PROJ), c.lora().visual().targets());
+        assertEquals(Set.of(BlockLinear.values()), c.lora().text().targets());
+        assertEquals(1, c.lora().text().fromLayer());
+        assertEquals(-1, c.lora().text().toLayer());
+        assertEquals(2, c.lora().visual().toLayer());
+        assertEquals("LoRA r 8, alpha 16.0, dropout 0.1 on visual [q_proj, v_proj] layers 0:2, text [q_proj, k_proj, v_proj, "
+                + "out_proj, c_fc, c_proj] layers 1:end; visual prompts 4 deep", c.summary());
+        assertEquals(AdapterConfig.builder().textContext(2).build(),
+                AdapterConfig.builder().targets(Tower.VISUAL, "none").targets(Tower.TEXT, "").textContext(2).build());
+        var e = assertThrows(IllegalArgumentException.class, () -> AdapterConfig.builder().layers(Tower.TEXT, "6-12"));
+        assertTrue(e.getMessage().contains("'6-12'") && e.getMessage().contains("text tower"), e.getMessage());
+    }
+
     // ---- files ----
 
     @Test
