@@ -8,6 +8,9 @@
  * {@link dev.xbt.engine.ParameterSet} and an optimizer train; {@code train(true)} turns LoRA dropout on;
  * {@code save(dir)} / {@link dev.xbt.adapters.Adapters#load Adapters.load(model, dir)};
  * {@code merge()} folds LoRA into the weights; {@code detach()} removes everything.
+ * {@link dev.xbt.adapters.AdapterConfig#builder()} takes targets and layer ranges as names or as text
+ * settings ({@code "q_proj,v_proj"}, {@code "all"}, {@code "6:12"}, {@code "6:"}) for config files;
+ * {@code summary()} is a one-line description for logs.
  *
  * <h2>LoRA</h2>
  * y = W·x + b + (alpha/r)·B·A·dropout(x), A [r, in] uniform(±1/√in), B [out, r] zero, so a fresh
