@@ -96,7 +96,6 @@ final class TrainClipCommand implements Runnable {
         } else {
             cfg = resolve(schema.defaults());
             ClipTraining.validate(cfg);
-            RunDirectory.writeAtomically(dir.config(), cfg.toYaml());
         }
         Console console = System.console();
         boolean terminal = console != null && console.isTerminal();

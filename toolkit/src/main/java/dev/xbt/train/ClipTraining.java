@@ -93,6 +93,7 @@ public final class ClipTraining {
                 .add("train.grad_clip", 1.0, "maximum global gradient L2 norm (0: no clipping)")
                 .add("train.checkpoint_every", 100L, "steps between checkpoints")
                 .add("train.log_every", 10L, "steps between metrics lines")
+                .add("train.check_every_op", false, "check every op for NaN (slower; names the op that made it)")
                 .add("eval.every", 0L, "steps between evaluations (0: only at the end)")
                 .add("eval.data", "", "data set evaluated (empty: data.dir)")
                 .add("eval.split", Splits.VAL, "split evaluated: recall@1/5 of image->text and text->image");
@@ -216,6 +217,7 @@ public final class ClipTraining {
                         .state(data)
                         .afterUpdate(() -> clampLogitScale(model))
                         .config(c.toTree())
+                        .checkEveryOp(c.getBoolean("train.check_every_op"))
                         .progress(progress)
                         .run();
             } finally {

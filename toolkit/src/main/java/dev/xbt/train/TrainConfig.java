@@ -297,8 +297,13 @@ public final class TrainConfig {
 
     /** The config as YAML, which {@link #withYaml} reads back to an equal config. */
     public String toYaml() {
+        return yaml(toTree());
+    }
+
+    /** A nested tree (such as {@link #toTree}) as YAML. */
+    public static String yaml(JsonNode tree) {
         try {
-            return YAML.writeValueAsString(toTree());
+            return YAML.writeValueAsString(tree);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
