@@ -118,7 +118,8 @@ public final class ClipTraining {
                             c.getInt("model.text.mlp_ratio")),
                     act);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("config fields 'model.*': " + e.getMessage());
+            // ClipConfig names the tower ("vision: width 100 must ..."): prefixed, that is the field's group.
+            throw new IllegalArgumentException("config: model." + e.getMessage());
         }
     }
 
