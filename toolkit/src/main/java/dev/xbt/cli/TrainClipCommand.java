@@ -35,8 +35,8 @@ import java.util.Locale;
                         + "with the last good checkpoint kept.",
                 ""})
 final class TrainClipCommand implements Runnable {
-    @Option(names = "--run", required = true, paramLabel = "DIR",
-            description = "The run directory. An existing non-empty one is refused unless --resume or --force.")
+    @Option(names = "--run", paramLabel = "DIR",
+            description = "The run directory (required). An existing non-empty one is refused unless --resume or --force.")
     Path run;
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config (e.g. configs/shapes-new.yaml).")
@@ -81,6 +81,7 @@ final class TrainClipCommand implements Runnable {
             System.out.print(schema.describe().replaceAll("(?m)^", "#"));
             return;
         }
+        if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
         RunDirectory dir = RunDirectory.open(run, resume, force, ClipTraining.outputs());
         TrainConfig cfg;
         if (dir.resuming()) {

@@ -157,6 +157,10 @@ public final class Trainer {
         MetricsLog metrics;
         if (run.resuming() && run.hasCheckpoint()) {
             TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(run.checkpoint(), params, optimizer);
+            if (!sameJson(loaded.configJson(), config)) {
+                throw new IllegalArgumentException("the checkpoint in " + run.dir() + " was written with another config than "
+                        + run.config() + "; start a new run");
+            }
             at = loaded.step();
             state.restore(loaded.state());
             metrics = MetricsLog.resume(run.metrics(), at);
@@ -230,6 +234,15 @@ public final class Trainer {
             return new Result(at, at - start, loss, stepSeconds, rate);
         } finally {
             NanGuard.setEnabled(guardWas);
+        }
+    }
+
+    private static boolean sameJson(String json, ObjectNode tree) {
+        try {
+            // Both parsed from text: a long written as 0 reads back as an int node, so trees are compared as read.
+            return MetricsLog.JSON.readTree(json).equals(MetricsLog.JSON.readTree(tree.toString()));
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            return false;
         }
     }
 
