@@ -51,6 +51,7 @@ class TrainClipCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("train-clip: 12 steps (12 this run)") && r.out().contains("samples/s"), r.out());
         assertTrue(r.err().contains("eval at step 12: i2t_r1"), r.err());
+        assertTrue(r.err().contains("step 12/12 loss ") && r.err().contains(" samples/s ETA 0s"), r.err());
         for (String f : List.of(RunDirectory.CONFIG, RunDirectory.METRICS, RunDirectory.CHECKPOINT, "model.safetensors")) {
             assertTrue(Files.isRegularFile(run.resolve(f)), f);
         }
