@@ -18,13 +18,23 @@ public final class NanGuard {
         enabled = on;
     }
 
-    /** Throws when {@code result} of {@code op} holds a NaN. */
+    /**
+     * The error of a NaN result: an {@link EngineException} of its own type, so that a training loop can tell a
+     * diverged run (stop, keep the last good checkpoint) from a programming error.
+     */
+    public static final class NanException extends EngineException {
+        NanException(String message) {
+            super(message);
+        }
+    }
+
+    /** Throws a {@link NanException} when {@code result} of {@code op} holds a NaN. */
     static void check(String op, Tensor result, Tensor... inputs) {
         if (!enabled) return;
         long nans = result.backend.countNaN(result.buffer);
         if (nans > 0) {
-            throw EngineException.of(op, nans + " NaN value" + (nans == 1 ? "" : "s") + " in the result "
-                    + Shape.str(result.shape()), inputs);
+            throw new NanException(EngineException.of(op, nans + " NaN value" + (nans == 1 ? "" : "s") + " in the result "
+                    + Shape.str(result.shape()), inputs).getMessage());
         }
     }
 }
