@@ -56,6 +56,15 @@ public final class ClipCheck {
             return;
         }
         try {
+            // An unavailable backend is exit status 2, as bad arguments: the check script reports "unavailable".
+            Backends.get(o.backend);
+            if (o.mode.equals("parity")) Backends.get(o.reference);
+        } catch (RuntimeException e) {
+            System.err.println("ClipCheck: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        try {
             int status = o.mode.equals("parity") ? parity(o) : bench(o);
             System.exit(status);
         } catch (RuntimeException e) {
