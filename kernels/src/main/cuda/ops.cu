@@ -223,6 +223,29 @@ extern "C" __global__ void xbt_reduce_strided(int op, const float* x, int outer,
     }
 }
 
+// Long axes with few outputs (a bias gradient: outer 1, n = rows, inner = width): chunk blockIdx.y
+// reduces j in [y·chunk, (y+1)·chunk) into partial[y, o·inner + i]; xbt_reduce_strided then reduces
+// the chunks (outer 1, n = chunks, inner = outer·inner).
+extern "C" __global__ void xbt_reduce_strided_chunk(int op, const float* x, int outer, int n, int inner, int chunk,
+                                                    float* partial) {
+    size_t total = (size_t)outer * inner;
+    int j0 = blockIdx.y * chunk, j1 = min(n, j0 + chunk);
+    float* part = partial + (size_t)blockIdx.y * total;
+    for (size_t e = gid(); e < total; e += gstride()) {
+        size_t o = e / inner, i = e % inner;
+        const float* p = x + o * (size_t)n * inner + i;
+        if (op == 0) {
+            double s = 0;
+            for (int j = j0; j < j1; j++) s += p[(size_t)j * inner];
+            part[e] = (float)s;
+        } else {
+            float m = -INFINITY;
+            for (int j = j0; j < j1; j++) m = max_nan(m, p[(size_t)j * inner]);
+            part[e] = m;
+        }
+    }
+}
+
 extern "C" __global__ void xbt_reduce_max_backward(const float* x, const float* max, const float* gout, int outer,
                                                    int n, int inner, float* gin) {
     size_t total = (size_t)outer * inner;

@@ -345,10 +345,21 @@ public final class CudaBackend implements Backend {
     public void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out) {
         if (inner == 1) {
             k("xbt_reduce_rows").i(op.ordinal()).p(c(x)).i(outer).i(n).p(c(out)).run(stream, outer, 1, 1, THREADS, 0);
-        } else {
-            k("xbt_reduce_strided").i(op.ordinal()).p(c(x)).i(outer).i(n).i(inner).p(c(out))
-                    .run(stream, blocks((long) outer * inner), 1, 1, THREADS, 0);
+            return;
         }
+        long outputs = (long) outer * inner;
+        int chunk = Math.max(128, (n + 65534) / 65535), chunks = (n + chunk - 1) / chunk; // chunks go in gridDim.y
+        if (outputs < 32L * 1024 && chunks > 1) {
+            // Few outputs over a long axis: one thread per output would leave most of the GPU idle.
+            try (CudaBuffer partial = newTemp(chunks * outputs)) {
+                k("xbt_reduce_strided_chunk").i(op.ordinal()).p(c(x)).i(outer).i(n).i(inner).i(chunk).p(partial)
+                        .run(stream, (int) ((outputs + THREADS - 1) / THREADS), chunks, 1, THREADS, 0);
+                k("xbt_reduce_strided").i(op.ordinal()).p(partial).i(1).i(chunks).i((int) outputs).p(c(out))
+                        .run(stream, blocks(outputs), 1, 1, THREADS, 0);
+            }
+            return;
+        }
+        k("xbt_reduce_strided").i(op.ordinal()).p(c(x)).i(outer).i(n).i(inner).p(c(out)).run(stream, blocks(outputs), 1, 1, THREADS, 0);
     }
 
     @Override
