@@ -77,13 +77,23 @@ public final class KernelCheck {
     void check(String name, double tol, Run run) {
         long t0 = System.nanoTime();
         try {
-            float[] got = run.apply(be), want = run.apply(ref);
+            float[] got = runOn(be, run), want = run.apply(ref);
             double worst = maxRel(got, want);
             boolean ok = got.length == want.length && worst <= tol;
             report(ok, name, String.format(Locale.ROOT, "max-rel %.3g (tol %.0g)", worst, tol), t0);
         } catch (RuntimeException | AssertionError e) {
             report(false, name, "error: " + e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), t0);
         }
+    }
+
+    /** On CUDA inside a memory scope, so that each check's buffers are freed when it ends, not by the collector. */
+    private static float[] runOn(Backend b, Run run) {
+        if (b instanceof CudaBackend cb) {
+            try (CudaBackend.MemoryScope s = cb.scope()) {
+                return run.apply(b);
+            }
+        }
+        return run.apply(b);
     }
 
     private void report(boolean ok, String name, String detail, long t0) {

@@ -218,7 +218,8 @@ public final class ClipCheck {
         if (o.weights != null) writeWeights(o.weights, cfg, v, img, size, be);
 
         // Encoding: no tape, so every intermediate is garbage at once; a memory scope frees it on CUDA.
-        encodeOnce(v, images, cuda);
+        // The warm-up runs outside any scope, so that whatever the engine allocates once and keeps survives.
+        encodeOnce(v, images, null);
         int reps = o.steps;
         long t0 = System.nanoTime();
         for (int i = 0; i < reps; i++) encodeOnce(v, images, cuda);
