@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-PARTS = ["kernels", "contract", "parity", "bench", "torch"]
+PARTS = ["kernels", "contract", "parity", "bench", "torch", "tf32"]
 
 
 def read(out, name):
@@ -77,6 +77,12 @@ def main():
         enc_o / enc_t if enc_o and enc_t else None)
     row(f"training step, batch {ours.get('train.batch', '?')} (s/step; ratio = PyTorch ÷ xbt)", tr_o, tr_t,
         tr_t / tr_o if tr_o and tr_t else None)
+    tf = keyvalues(read(out, "tf32.log"))
+    t_eo, t_et = num(tf, "tf32.xbt.encode.images_per_second"), num(tf, "tf32.torch.encode.images_per_second")
+    t_so, t_st = num(tf, "tf32.xbt.train.seconds_per_step"), num(tf, "tf32.torch.train.seconds_per_step")
+    if t_eo or t_et:
+        row("image encoding, TF32 on both sides (images/s)", t_eo, t_et, t_eo / t_et if t_eo and t_et else None)
+        row("training step, TF32 on both sides (s/step; PyTorch ÷ xbt)", t_so, t_st, t_st / t_so if t_so and t_st else None)
     w.append("")
     if "torch.parity.embeddings.max_rel" in torch:
         w.append(f"PyTorch's embeddings of our 4 check images against ours: max |a − b| / (1 + |b|) = "
@@ -114,7 +120,7 @@ def main():
     w.append("```\n" + "\n".join(f"{k}={v}" for k, v in parity.items()) + "\n```\n")
 
     w.append("## Raw figures\n")
-    w.append("```\n" + "\n".join(f"{k}={v}" for k, v in {**ours, **torch}.items()) + "\n```")
+    w.append("```\n" + "\n".join(f"{k}={v}" for k, v in {**ours, **torch, **tf}.items()) + "\n```")
     print("\n".join(w))
     return 0
 

@@ -102,7 +102,7 @@ final class Cublas {
         };
         scalars.setAtIndex(JAVA_FLOAT, 0, alpha);
         scalars.setAtIndex(JAVA_FLOAT, 1, beta);
-        int lda = transA ? m : k, ldb = transB ? k : n;
+        int lda = Math.max(1, transA ? m : k), ldb = Math.max(1, transB ? k : n); // cuBLAS rejects a leading dimension of 0
         int status;
         try {
             status = (int) gemmEx.invokeExact(handle, transB ? OP_T : OP_N, transA ? OP_T : OP_N, n, m, k,
