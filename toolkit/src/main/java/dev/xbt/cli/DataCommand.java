@@ -44,7 +44,7 @@ final class DataCommand implements Runnable {
         return Progress.console(System.err, c != null && c.isTerminal());
     }
 
-    @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
+    @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 120,
             description = {"Make a data set in --out from SOURCE: DIR/manifest.jsonl, DIR/images/, DIR/import-report.json.",
                     "",
                     "Sources:",
@@ -63,7 +63,7 @@ final class DataCommand implements Runnable {
                     "  openclipart, tuxpaint, fashion-mnist",
                     "                              from Debian packages (see 'xbt data sources').",
                     "",
-                    "Entries without a split get one from a hash of their id: 80% train, 10% val, 10% test.",
+                    "Entries without a split get one from a hash of their id: 80%% train, 10%% val, 10%% test.",
                     "Unreadable images and items without captions are skipped and listed in import-report.json.",
                     "An existing non-empty --out is refused unless --force (which replaces its manifest, images/ and .cache/).",
                     ""})
