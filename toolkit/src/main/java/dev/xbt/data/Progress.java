@@ -57,12 +57,14 @@ public interface Progress {
                 lastTenth = -1;
             }
             boolean end = total >= 0 && done >= total;
-            double secs = Math.max(1e-9, (now - started) / 1e9);
-            String rate = String.format(Locale.ROOT, "%.0f/s", done / secs);
+            double secs = (now - started) / 1e9;
+            // A rate over a few milliseconds (e.g. the first update of a task) means nothing: leave it out.
+            String rate = secs < 0.05 ? "" : String.format(Locale.ROOT, "%.0f/s", done / secs);
             String text = total >= 0
                     ? String.format(Locale.ROOT, "%s: %d/%d (%d%%) %s", task, done, total,
                     total == 0 ? 100 : done * 100 / total, rate)
                     : String.format(Locale.ROOT, "%s: %d %s", task, done, rate);
+            text = text.stripTrailing();
             if (terminal) {
                 if (end || now - lastPrint > 100_000_000L) {
                     out.print("\r" + text + "\u001B[K");
