@@ -151,7 +151,7 @@ public final class CompatibilityReport {
         StringBuilder sb = new StringBuilder();
         int w = Math.max(12, methods.keySet().stream().mapToInt(String::length).max().orElse(0));
         String name = "%-" + w + "s";
-        sb.append(String.format(Locale.ROOT, name + " %-26s %-26s %7s%n", "", "image->text", "text->image", ""));
+        sb.append(String.format(Locale.ROOT, name + "  %-26s   %-26s%n", "", "image->text", "text->image"));
         sb.append(String.format(Locale.ROOT, name, "method"));
         for (Direction ignored : Direction.values()) {
             for (int k : Ranks.KS) sb.append(String.format(Locale.ROOT, " %7s ", "R@" + k));
@@ -162,7 +162,7 @@ public final class CompatibilityReport {
         recallRow(sb, name, NEW_NEW, newNew, null);
         for (String m : methods.keySet()) recallRow(sb, name, m, methods.get(m), m);
         if (!methods.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, "%n" + name + " %-26s %-26s %s%n", "gap closed %", "image->text",
+            sb.append(String.format(Locale.ROOT, "%n" + name + "  %-26s   %-26s  %s%n", "gap closed %", "image->text",
                     "text->image", "R@1 flips % (+/-)"));
             for (String m : methods.keySet()) {
                 sb.append(String.format(Locale.ROOT, name, m));

@@ -41,6 +41,8 @@ public final class Retrieval {
             throw new IllegalArgumentException("retrieval: queries of width " + queries.dim() + " against a gallery of width "
                     + gallery.dim() + " (map the queries into the gallery's space first)");
         }
+        checkFinite(queries, "queries");
+        if (gallery != queries) checkFinite(gallery, "gallery");
         int n = queries.imageCount(), m = queries.captionCount(), d = queries.dim();
         int[] owner = queries.captionImage();
         // Image queries: best own caption vs every other caption.
@@ -61,6 +63,15 @@ public final class Retrieval {
             t2i[q] = rank;
         });
         return new Ranks(i2t, t2i);
+    }
+
+    /** NaN scores would compare false both ways and silently count as hits; refuse them up front. */
+    private static void checkFinite(EncodedSet s, String what) {
+        for (float[] v : new float[][] {s.images(), s.captions()}) {
+            for (float x : v) {
+                if (!Float.isFinite(x)) throw new IllegalArgumentException("retrieval: the " + what + " hold a non-finite embedding value");
+            }
+        }
     }
 
     /** Receives the scores of one query against the whole gallery. */

@@ -109,5 +109,9 @@ class RetrievalTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Retrieval.evaluate(set(), wide))
                 .getMessage().contains("width"));
         assertThrows(IllegalArgumentException.class, () -> new EncodedSet(IMAGES, CAPTIONS, new int[] {0, 0, 1, 2, 3}, 3));
+        float[] nan = IMAGES.clone();
+        nan[4] = Float.NaN;
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Retrieval.evaluate(new EncodedSet(nan, CAPTIONS, OWNER, 3)))
+                .getMessage().contains("non-finite"));
     }
 }
