@@ -64,14 +64,14 @@ KERNEL void xbt_layer_norm_backward_params(int rows, int n, GLOBAL const float *
                                            int wantBeta, GLOBAL float *gradBeta, int gbOff) {
     int j = GLOBAL_X;
     if (j >= n) return;
-    float gg = 0.0f, gb = 0.0f;
+    float gg = 0.0f, ggc = 0.0f, gb = 0.0f, gbc = 0.0f;
     for (int r = 0; r < rows; r++) {
         float g = gradOut[goOff + r * n + j];
-        gg += g * ((x[xOff + r * n + j] - mean[meanOff + r]) * rstd[rstdOff + r]);
-        gb += g;
+        xbt_sum_add(&gg, &ggc, g * ((x[xOff + r * n + j] - mean[meanOff + r]) * rstd[rstdOff + r]));
+        xbt_sum_add(&gb, &gbc, g);
     }
-    if (wantGamma) gradGamma[ggOff + j] += gg;
-    if (wantBeta) gradBeta[gbOff + j] += gb;
+    if (wantGamma) gradGamma[ggOff + j] += gg + ggc;
+    if (wantBeta) gradBeta[gbOff + j] += gb + gbc;
 }
 
 /* log-sum-exp of one row, shared by the softmax and cross-entropy kernels. */

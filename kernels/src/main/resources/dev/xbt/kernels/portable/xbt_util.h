@@ -101,6 +101,15 @@ DEVICE float xbt_max_nan(float a, float b) {
     return (b > a || XBT_ISNAN(b)) ? b : a;
 }
 
+/* Neumaier's compensated addition: *sum + *comp carries the running total with about twice float's
+ * precision, so long serial sums (column sums over thousands of rows) stay accurate. */
+DEVICE void xbt_sum_add(float *sum, float *comp, float v) {
+    float s = *sum;
+    float t = XBT_ADD_RN(s, v);
+    *comp += fabsf(s) >= fabsf(v) ? XBT_ADD_RN(XBT_ADD_RN(s, -t), v) : XBT_ADD_RN(XBT_ADD_RN(v, -t), s);
+    *sum = t;
+}
+
 /* Sum of v over the work-group (x dimension, a power of two <= XBT_WG_MAX), returned to every
  * work-item. scratch holds LSIZE_X floats; every work-item must call it. */
 DEVICE float xbt_group_sum(float v, LOCAL_PTR float *scratch) {
