@@ -123,7 +123,7 @@ class ClipParityTest {
 
     static Stream<Arguments> parityCases() {
         List<Arguments> cases = new ArrayList<>();
-        for (String backend : List.of("scalar", "scalar64", "cpu")) {
+        for (String backend : List.of("scalar", "scalar64", "cpu", "opencl")) {
             for (String layout : List.of("openclip", "hf")) {
                 for (ClipConfig.Activation act : ClipConfig.Activation.values()) cases.add(Arguments.of(backend, layout, act));
             }

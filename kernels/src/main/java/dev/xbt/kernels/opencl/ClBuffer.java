@@ -2,65 +2,39 @@ package dev.xbt.kernels.opencl;
 
 import dev.xbt.engine.backend.Backend;
 import dev.xbt.engine.backend.Buffer;
-import org.jocl.CL;
 import org.jocl.cl_mem;
 
 import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A range of float32 elements in one OpenCL buffer object. Slices share their parent's {@link Storage};
- * each buffer holds one reference, given back by {@link #close} (once) or, unclosed, when every buffer
- * of the storage has become unreachable (the engine leaves tensors to the garbage collector).
+ * A range of an OpenCL allocation: the allocation plus an element offset, which every kernel
+ * takes next to the pointer. The allocation is released when every buffer over it (the first and
+ * its slices) has been closed or collected: each holds one reference, dropped once, by
+ * {@link #close} or by the cleaner when the buffer becomes unreachable (the engine does not close
+ * most of its buffers).
  */
 final class ClBuffer implements Buffer {
     private static final Cleaner CLEANER = Cleaner.create();
 
-    /** One cl_mem, released when its last reference goes. */
-    static final class Storage {
-        final cl_mem mem;
-        private final Cleaner.Cleanable cleanable;
-        private int references = 1;
-
-        Storage(cl_mem mem) {
-            this.mem = mem;
-            this.cleanable = CLEANER.register(this, new Release(mem));
-        }
-
-        synchronized void retain() {
-            references++;
-        }
-
-        void release() {
-            boolean last;
-            synchronized (this) {
-                last = --references == 0;
-            }
-            if (last) cleanable.clean();
-        }
-    }
-
-    /** Holds only the handle, never the Storage, so the Storage can become unreachable. */
-    private record Release(cl_mem mem) implements Runnable {
-        @Override
-        public void run() {
-            CL.clReleaseMemObject(mem); // the queue keeps the object alive until enqueued kernels finish
-        }
-    }
-
     final OpenClBackend backend;
-    final Storage storage;
-    final int offset, length;
-    private boolean closed;
+    final Allocation allocation;
+    final int offset;
+    private final int length;
+    private final Cleaner.Cleanable cleanable;
 
-    ClBuffer(OpenClBackend backend, Storage storage, int offset, int length) {
+    ClBuffer(OpenClBackend backend, Allocation allocation, int offset, int length) {
         this.backend = backend;
-        this.storage = storage;
+        this.allocation = allocation;
         this.offset = offset;
         this.length = length;
+        allocation.holders.incrementAndGet();
+        this.cleanable = CLEANER.register(this, new Drop(allocation));
     }
 
+    /** The device memory (for kernel arguments). */
     cl_mem mem() {
-        return storage.mem;
+        return allocation.mem;
     }
 
     @Override
@@ -69,12 +43,11 @@ final class ClBuffer implements Buffer {
     }
 
     @Override
-    public Buffer slice(long off, long len) {
-        if (off < 0 || len < 0 || off + len > length) {
-            throw new IndexOutOfBoundsException("slice [" + off + ", " + (off + len) + ") of " + length);
+    public Buffer slice(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > this.length) {
+            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + length) + ") of " + this.length);
         }
-        storage.retain();
-        return new ClBuffer(backend, storage, offset + (int) off, (int) len);
+        return new ClBuffer(backend, allocation, this.offset + (int) offset, (int) length);
     }
 
     @Override
@@ -83,14 +56,40 @@ final class ClBuffer implements Buffer {
     }
 
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        storage.release();
+    public void close() {
+        cleanable.clean();
     }
 
     @Override
     public String toString() {
-        return "opencl buffer of " + length + " floats";
+        return "opencl buffer [" + offset + ", " + (offset + length) + ") of " + allocation.elements;
+    }
+
+    /** One clCreateBuffer: released when its last holder lets go. */
+    static final class Allocation {
+        final cl_mem mem;
+        final long elements;
+        final long bytes;
+        final OpenClBackend owner;
+        final AtomicInteger holders = new AtomicInteger();
+
+        Allocation(OpenClBackend owner, cl_mem mem, long elements, long bytes) {
+            this.owner = owner;
+            this.mem = mem;
+            this.elements = elements;
+            this.bytes = bytes;
+        }
+
+        void drop() {
+            if (holders.decrementAndGet() == 0) owner.release(this);
+        }
+    }
+
+    /** The cleaning action (run at most once by its Cleanable); must not refer to the buffer itself. */
+    private record Drop(Allocation allocation) implements Runnable {
+        @Override
+        public void run() {
+            allocation.drop();
+        }
     }
 }

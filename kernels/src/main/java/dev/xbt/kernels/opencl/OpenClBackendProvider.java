@@ -6,11 +6,13 @@ import dev.xbt.engine.backend.BackendProvider;
 import java.util.Optional;
 
 /**
- * Registers the OpenCL backend "opencl". On a GPU it ranks 200 (above "cpu", below "cuda"); on a CPU
- * device (PoCL) it ranks 50, below the Vector API backend "cpu", which is faster there: it is then
- * chosen only by name ({@code -Dxbt.backend=opencl}), as the tests do.
+ * Registers the OpenCL backend "opencl". Rank 200 on a GPU (above the CPU backend); on a CPU
+ * device such as PoCL rank 50, below the Vector API backend "cpu", which is faster there, so it
+ * is used only when asked for by name ({@code -Dxbt.backend=opencl}).
  */
 public final class OpenClBackendProvider implements BackendProvider {
+    public static final int GPU_RANK = 200, CPU_RANK = 50;
+
     @Override
     public String name() {
         return "opencl";
@@ -18,16 +20,19 @@ public final class OpenClBackendProvider implements BackendProvider {
 
     @Override
     public int rank() {
-        return OpenClDevice.probe().isEmpty() && OpenClDevice.get().gpu() ? 200 : 50;
+        OpenClDevice d = OpenClDevice.probe().device();
+        return d != null && d.gpu() ? GPU_RANK : CPU_RANK;
     }
 
     @Override
     public Optional<String> unavailableReason() {
-        return OpenClDevice.probe();
+        return Optional.ofNullable(OpenClDevice.probe().unavailableReason());
     }
 
     @Override
     public Backend create() {
-        return new OpenClBackend(OpenClDevice.get());
+        OpenClDevice d = OpenClDevice.probe().device();
+        if (d == null) throw new IllegalStateException("opencl: " + OpenClDevice.probe().unavailableReason());
+        return new OpenClBackend(d);
     }
 }

@@ -1,45 +1,91 @@
 /*
- * The names that differ between OpenCL C and CUDA C, so one kernel source compiles as both: OpenCL
- * builds it at run time (dev.xbt.kernels.opencl), nvcc to PTX (scripts/build-portable-ptx checks it).
- * A kernel written against these macros uses only: KERNEL, GLOBAL (a pointer into device memory),
- * LOCAL (work-group / block shared memory), BARRIER(), GLOBAL_ID(d), LOCAL_ID(d), GROUP_ID(d),
- * LOCAL_SIZE(d), DEVICE_FN for helpers, U64 (a 64-bit unsigned integer), and the float/double math functions both languages spell alike
- * (exp, log, sqrt, erf, tanh, fma, fabs, fmax, fmin: overloaded for float in CUDA C++).
+ * xbt_compat.h: the few names that differ between OpenCL C and CUDA C, so that each portable
+ * kernel is written once. Every portable source is compiled with this header in front of it:
+ * the OpenCL backend prepends it (and xbt_util.h) to the program text at run time; build-ptx
+ * passes it to nvcc with -include. Kernel files therefore never #include it themselves.
+ *
+ * Kernel code uses the CUDA spellings of the float math functions (expf, logf, fmaf, ...);
+ * on OpenCL they are mapped to the overloaded built-ins below.
  */
 #ifndef XBT_COMPAT_H
 #define XBT_COMPAT_H
 
 #ifdef __OPENCL_VERSION__
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* ------------------------------------------------------------------ OpenCL C */
+/* Predictable rounding: no silent a*b+c contraction (the CPU reference rounds each operation). */
+#pragma OPENCL FP_CONTRACT OFF
+
 #define KERNEL __kernel
 #define GLOBAL __global
-#define LOCAL __local
-#define DEVICE_FN static inline
+#define LOCAL __local              /* a work-group-shared array declared in a kernel */
+#define LOCAL_PTR __local          /* a parameter pointing at such an array */
+#define DEVICE static inline       /* a helper function */
+#define RESTRICT restrict
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
-#define GLOBAL_ID(d) ((int) get_global_id(d))
-#define LOCAL_ID(d) ((int) get_local_id(d))
-#define GROUP_ID(d) ((int) get_group_id(d))
-#define LOCAL_SIZE(d) ((int) get_local_size(d))
-#define U64 ulong
-#define NAN_F NAN
-#define INF_F INFINITY
-#define IS_NAN(x) isnan(x)
+
+#define LID_X ((int) get_local_id(0))
+#define LID_Y ((int) get_local_id(1))
+#define LSIZE_X ((int) get_local_size(0))
+#define LSIZE_Y ((int) get_local_size(1))
+#define GROUP_X ((int) get_group_id(0))
+#define GROUP_Y ((int) get_group_id(1))
+#define GROUP_Z ((int) get_group_id(2))
+#define NGROUPS_X ((int) get_num_groups(0))
+
+typedef long i64;
+typedef ulong u64;
+typedef uint u32;
+#define U64C(x) x##UL
+
+#define expf exp
+#define logf log
+#define sqrtf sqrt
+#define rsqrtf rsqrt
+#define erff erf
+#define tanhf tanh
+#define fabsf fabs
+#define fmaf fma
+#define fmaxf fmax
+#define fminf fmin
+#define XBT_INF INFINITY
+#define XBT_NAN NAN
+#define XBT_ISNAN(x) isnan(x)
+#define XBT_ADD_RN(a, b) ((a) + (b))
+#define XBT_MUL_RN(a, b) ((a) * (b))
+
 #else
-#include <math.h>
-#define U64 unsigned long long
+/* ------------------------------------------------------------------ CUDA C++ */
 #define KERNEL extern "C" __global__
 #define GLOBAL
 #define LOCAL __shared__
-#define DEVICE_FN static __device__ __forceinline__
+#define LOCAL_PTR
+#define DEVICE static __device__ __forceinline__
+#define RESTRICT __restrict__
 #define BARRIER() __syncthreads()
-#define XBT_AXIS(v, d) ((d) == 0 ? v.x : (d) == 1 ? v.y : v.z)
-#define GLOBAL_ID(d) ((int) (XBT_AXIS(blockIdx, d) * XBT_AXIS(blockDim, d) + XBT_AXIS(threadIdx, d)))
-#define LOCAL_ID(d) ((int) XBT_AXIS(threadIdx, d))
-#define GROUP_ID(d) ((int) XBT_AXIS(blockIdx, d))
-#define LOCAL_SIZE(d) ((int) XBT_AXIS(blockDim, d))
-#define NAN_F __int_as_float(0x7fc00000)
-#define INF_F __int_as_float(0x7f800000)
-#define IS_NAN(x) isnan(x)
+
+#define LID_X ((int) threadIdx.x)
+#define LID_Y ((int) threadIdx.y)
+#define LSIZE_X ((int) blockDim.x)
+#define LSIZE_Y ((int) blockDim.y)
+#define GROUP_X ((int) blockIdx.x)
+#define GROUP_Y ((int) blockIdx.y)
+#define GROUP_Z ((int) blockIdx.z)
+#define NGROUPS_X ((int) gridDim.x)
+
+typedef long long i64;
+typedef unsigned long long u64;
+typedef unsigned int u32;
+#define U64C(x) x##ULL
+
+#define XBT_INF __int_as_float(0x7f800000)
+#define XBT_NAN __int_as_float(0x7fc00000)
+#define XBT_ISNAN(x) isnan(x)
+/* Round-to-nearest operations nvcc never contracts into an fma (compensated sums rely on them). */
+#define XBT_ADD_RN(a, b) __fadd_rn((a), (b))
+#define XBT_MUL_RN(a, b) __fmul_rn((a), (b))
 #endif
+
+/* A work-item's index in a one-dimensional launch. */
+#define GLOBAL_X (GROUP_X * LSIZE_X + LID_X)
 
 #endif

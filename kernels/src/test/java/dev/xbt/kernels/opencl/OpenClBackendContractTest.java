@@ -4,13 +4,13 @@ import dev.xbt.engine.backend.Backend;
 import dev.xbt.engine.testing.BackendContract;
 
 /**
- * The engine's backend contract on the OpenCL backend, against the scalar reference. On machines
- * without a GPU it runs on PoCL's CPU device (CI installs pocl-opencl-icd); skipped, with the one-line
- * reason, where no OpenCL platform is present.
+ * The shared backend suite on the OpenCL backend (on CI: PoCL on the CPU) against the scalar
+ * reference: every portable kernel is checked on every run. Skipped, with the reason, where no
+ * OpenCL platform or device exists.
  */
 class OpenClBackendContractTest extends BackendContract {
     @Override
     protected Backend backend() {
-        return require("opencl");
+        return OpenClTesting.backend();
     }
 }
