@@ -1,7 +1,7 @@
 package dev.xbt.cli;
 
 import dev.xbt.train.TrainConfig;
-import dev.xbt.xbt.CompatReport;
+import dev.xbt.eval.CompatReport;
 import dev.xbt.xbt.Pipeline;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;

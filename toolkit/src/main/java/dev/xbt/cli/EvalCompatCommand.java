@@ -2,7 +2,7 @@ package dev.xbt.cli;
 
 import dev.xbt.train.TrainConfig;
 import dev.xbt.xbt.CompatEvaluation;
-import dev.xbt.xbt.CompatReport;
+import dev.xbt.eval.CompatReport;
 import dev.xbt.xbt.Embedder;
 import dev.xbt.xbt.Pipeline;
 import dev.xbt.xbt.XbtConfig;

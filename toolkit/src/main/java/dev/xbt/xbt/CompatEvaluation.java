@@ -1,5 +1,8 @@
 package dev.xbt.xbt;
 
+import dev.xbt.eval.CompatReport;
+import dev.xbt.eval.Retrieval;
+
 import dev.xbt.adapters.Adapters;
 import dev.xbt.data.BatchLoader;
 import dev.xbt.data.Manifest;

@@ -1,5 +1,7 @@
 package dev.xbt.xbt;
 
+import dev.xbt.eval.CompatReport;
+
 import dev.xbt.data.Progress;
 import dev.xbt.train.RunDirectory;
 import dev.xbt.train.TrainConfig;

@@ -1,4 +1,4 @@
-package dev.xbt.xbt;
+package dev.xbt.eval;
 
 /**
  * Cross-modal retrieval ranks and Recall@K. Images own captions ({@code owner[q]} is caption q's image). The rank of a
@@ -9,6 +9,43 @@ public final class Retrieval {
     public static final int[] KS = {1, 5, 10};
 
     private Retrieval() {}
+
+    /** Ranks and recalls of both directions; recalls in percent for K = 1, 5, 10. */
+    public record Result(int[] imageToTextRanks, int[] textToImageRanks, double[] imageToText, double[] textToImage) {
+        /** Sum of the six recalls. */
+        public double rsum() {
+            double s = 0;
+            for (double v : imageToText) s += v;
+            for (double v : textToImage) s += v;
+            return s;
+        }
+    }
+
+    /**
+     * Both directions for unit rows {@code images[i]} and {@code texts[q]} in one space; {@code textToImage[q]} is the
+     * image caption q belongs to. An image query hits when any of its captions ranks within K.
+     */
+    public static Result evaluate(float[][] images, float[][] texts, int[] textToImage) {
+        if (texts.length != textToImage.length) {
+            throw new IllegalArgumentException("retrieval: " + texts.length + " texts but " + textToImage.length + " owners");
+        }
+        int d = images.length > 0 ? images[0].length : texts.length > 0 ? texts[0].length : 0;
+        float[] img = flatten(images, d), txt = flatten(texts, d);
+        for (int o : textToImage) {
+            if (o < 0 || o >= images.length) throw new IllegalArgumentException("retrieval: text owner " + o + " is not an image index");
+        }
+        int[] i2t = imageToText(img, txt, textToImage, images.length, d), t2i = textToImage(txt, img, textToImage, images.length, d);
+        return new Result(i2t, t2i, recalls(i2t), recalls(t2i));
+    }
+
+    private static float[] flatten(float[][] rows, int d) {
+        float[] out = new float[rows.length * d];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != d) throw new IllegalArgumentException("retrieval: row " + i + " has " + rows[i].length + " values, not " + d);
+            System.arraycopy(rows[i], 0, out, i * d, d);
+        }
+        return out;
+    }
 
     /** Image→text: for each query image [n, d], the rank of its best own caption among the gallery captions [m, d]. */
     public static int[] imageToText(float[] images, float[] captions, int[] owner, int n, int d) {

@@ -1,4 +1,4 @@
-package dev.xbt.xbt;
+package dev.xbt.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -24,12 +24,13 @@ public final class CompatReport {
 
     /** One row: a method's ranks of image queries and caption queries. */
     public record Row(String method, String queryModel, String galleryModel, int[] i2tRanks, int[] t2iRanks) {
-        double[] cells() {
+        /** R@1/5/10 image→text then text→image, in percent. */
+        public double[] cells() {
             double[] a = Retrieval.recalls(i2tRanks), b = Retrieval.recalls(t2iRanks);
             return new double[] {a[0], a[1], a[2], b[0], b[1], b[2]};
         }
 
-        double rsum() {
+        public double rsum() {
             double s = 0;
             for (double v : cells()) s += v;
             return s;
