@@ -145,7 +145,7 @@ public final class CompatReport {
     public String table() {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s: %d images, %d captions%n", dataset, images, captions));
-        sb.append(String.format(Locale.ROOT, "%-17s %-9s | %-19s | %-19s | %6s | %-6s %s%n", "method", "query/gal",
+        sb.append(String.format(Locale.ROOT, "%-17s %-11s | %-19s | %-19s | %6s | %-6s %s%n", "method", "query/gal",
                 "image->text R@1/5/10", "text->image R@1/5/10", "rsum", "compat", "min gap closed"));
         for (Row r : rows) {
             double[] c = r.cells();
@@ -156,7 +156,7 @@ public final class CompatReport {
                 for (double g : gapClosed(r.method())) min = Math.min(min, g);
                 gap = String.format(Locale.ROOT, "%.2f", min);
             }
-            sb.append(String.format(Locale.ROOT, "%-17s %-9s | %5.1f %5.1f %5.1f   | %5.1f %5.1f %5.1f   | %6.1f | %-6s %s%n",
+            sb.append(String.format(Locale.ROOT, "%-17s %-11s | %5.1f %5.1f %5.1f   | %5.1f %5.1f %5.1f   | %6.1f | %-6s %s%n",
                     r.method(), r.queryModel() + "/" + r.galleryModel(), c[0], c[1], c[2], c[3], c[4], c[5], r.rsum(),
                     compat, gap));
         }
