@@ -67,7 +67,7 @@ public final class CompatEvaluation {
         Split val = methods.stream().anyMatch(m -> m.endsWith("+slerp")) ? split(c.getString("data.val_split")) : null;
         CompatReport report = new CompatReport(manifest.dir().getFileName() + " (" + test.name() + ")", test.images(),
                 test.captions().size());
-        report.add(row(CompatReport.OLD_OLD, "old", "old", new Queries(test.oldImg(), test.oldTxt()), test, old.dim(), true));
+        report.add(row(CompatReport.OLD_OLD, "old", "old", new Queries(test.oldImg(), test.oldTxt()), test));
         report.add(new CompatReport.Row(CompatReport.NEW_NEW, "new", "new",
                 Retrieval.imageToText(test.newImg(), test.newTxt(), test.owner(), test.images(), neu.dim()),
                 Retrieval.textToImage(test.newTxt(), test.newImg(), test.owner(), test.images(), neu.dim())));
@@ -117,10 +117,12 @@ public final class CompatEvaluation {
     }
 
     private CompatReport.Row row(String method, Split test, java.util.function.Function<Split, Queries> map) {
-        return row(method, "new", "old", map.apply(test), test, old.dim(), false);
+        return row(method, "new", "old", map.apply(test), test);
     }
 
-    private CompatReport.Row row(String method, String q, String g, Queries x, Split s, int d, boolean ignored) {
+    /** A row of queries {@code x} in the old space against the old model's gallery of split {@code s}. */
+    private CompatReport.Row row(String method, String q, String g, Queries x, Split s) {
+        int d = old.dim();
         return new CompatReport.Row(method, q, g, Retrieval.imageToText(x.img(), s.oldTxt(), s.owner(), s.images(), d),
                 Retrieval.textToImage(x.txt(), s.oldImg(), s.owner(), s.images(), d));
     }
@@ -128,11 +130,10 @@ public final class CompatEvaluation {
     /** SLERP from the old query (α = 0) to the mapped new query (α = 1), α chosen by rsum on the validation split. */
     private CompatReport.Row slerpRow(String method, Split test, Split val, java.util.function.Function<Split, Queries> map,
                                       Map<String, Double> chosen) {
-        int d = old.dim();
         Queries v = map.apply(val);
         double best = Double.NEGATIVE_INFINITY, alpha = 1;
         for (double a : XbtConfig.slerpAlphas(c)) {
-            CompatReport.Row r = row(method, "new", "old", slerp(val, v, a), val, d, false);
+            CompatReport.Row r = row(method, "new", "old", slerp(val, v, a), val);
             if (r.rsum() > best) {
                 best = r.rsum();
                 alpha = a;
@@ -140,7 +141,7 @@ public final class CompatEvaluation {
         }
         chosen.put(method, alpha);
         log.accept(String.format(Locale.ROOT, "%s: alpha %.2f (validation rsum %.1f)", method, alpha, best));
-        return row(method, "new+old", "old", slerp(test, map.apply(test), alpha), test, d, false);
+        return row(method, "new+old", "old", slerp(test, map.apply(test), alpha), test);
     }
 
     private Queries slerp(Split s, Queries mapped, double alpha) {

@@ -98,9 +98,4 @@ public final class Pipeline {
     private static double since(long t) {
         return Math.round((System.nanoTime() - t) / 1e8) / 10.0;
     }
-
-    /** The methods a report must hold. */
-    public static List<String> methods() {
-        return CompatEvaluation.METHODS;
-    }
 }

@@ -117,10 +117,10 @@ class XbtCommandsTest {
     }
 
     @Test
-    void adaptersForAnotherBaseAreRefused() throws Exception {
+    void runsMadeForAnotherNewModelAreRefused() throws Exception {
         Path x = dir.resolve("xbt-other");
         assertEquals(0, xbt("train-xbt", "--projection", stage1.toString(), "--run", x.toString()).code());
-        // Another new model (another seed, same contract id but other weights) is fine; another base contract is not:
+        // A new model with another contract: the run's ψ (and adapters) were made for tiny-new.
         Path other = trainClip("other", "--set", "model.id=tiny-other", "--set", "model.embed_dim=24");
         CommandLineTest.Run r = CommandLineTest.run("eval-compat", "--config", TINY_XBT.toString(), "--old", oldModel.toString(),
                 "--new", other.toString(), "--data", data.toString(), "--methods", "xbt", "--xbt", x.toString(), "--out",
