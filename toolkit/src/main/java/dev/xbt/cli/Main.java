@@ -13,7 +13,8 @@ import java.io.PrintWriter;
 @Command(name = "xbt", mixinStandardHelpOptions = true, version = "xbt 0.1.0",
         description = "Upgrade the embedding model of an image-text retrieval system without re-embedding its gallery.",
         subcommands = {DemoCommand.class, TokenizeCommand.class, InspectCommand.class, EncodeCommand.class, EvalRetrievalCommand.class, BackendsCommand.class,
-                DataCommand.class, TrainClipCommand.class,
+                DataCommand.class, TrainClipCommand.class, PretrainProjectionCommand.class, TrainXbtCommand.class,
+                EvalCompatCommand.class,
                 MergeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code of a command that failed on bad input or a failed run. */

@@ -326,10 +326,10 @@ public final class ClipTraining {
     }
 
     /**
-     * The training batches, epoch after epoch, with the state a checkpoint needs: the generator's state at the start
+     * The training batches, epoch after epoch (shuffled, last partial batch dropped), with the state a checkpoint needs: the generator's state at the start
      * of the current epoch and the batches taken in it.
      */
-    private static final class DataStream implements Trainer.State, AutoCloseable {
+    public static final class DataStream implements Trainer.State, AutoCloseable {
         private final BatchLoader loader;
         private final Rng rng;
         private final int batch;
@@ -338,13 +338,13 @@ public final class ClipTraining {
         private long epochStartState;
         private int taken;
 
-        DataStream(BatchLoader loader, Rng rng, int batch) {
+        public DataStream(BatchLoader loader, Rng rng, int batch) {
             this.loader = loader;
             this.rng = rng;
             this.batch = batch;
         }
 
-        BatchLoader.Batch next() {
+        public BatchLoader.Batch next() {
             if (batches == null || !batches.hasNext()) {
                 if (batches != null) batches.close();
                 epochStartState = rng.state();

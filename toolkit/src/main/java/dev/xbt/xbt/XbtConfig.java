@@ -1,0 +1,129 @@
+package dev.xbt.xbt;
+
+import dev.xbt.adapters.AdapterConfig;
+import dev.xbt.data.Splits;
+import dev.xbt.train.TrainConfig;
+
+import java.util.Locale;
+
+/**
+ * The settings of the XBT pipeline in one {@link TrainConfig} schema: the models and data, stage 1 (ψ on text),
+ * stage 2 (adapters on image–text pairs, the old model never called), the BCT baseline (adapters with the old
+ * model's embeddings as targets) and the evaluation. Every command of the pipeline reads the same file
+ * (configs/xbt/*.yaml), so one file describes an experiment.
+ */
+public final class XbtConfig {
+    private XbtConfig() {}
+
+    public static TrainConfig.Schema schema() {
+        return new TrainConfig.Schema()
+                .add("old", "models/shapes-old/model.safetensors", "the old model (its embeddings of the gallery stay)")
+                .add("new", "models/shapes-new/model.safetensors", "the new model (queries go through it and ψ)")
+                .add("data.dir", "data/shapes-6k", "the data set folder (manifest.jsonl)")
+                .add("data.split", Splits.TRAIN, "split trained on (stage 1 uses its captions, stage 2 its pairs)")
+                .add("data.val_split", Splits.VAL, "split used to choose the SLERP weight")
+                .add("eval.split", Splits.TEST, "split of the compatibility report")
+                .add("projection.hidden", 0, "ψ's hidden width (0: 4 x the old model's dimension)")
+                .add("stage1.seed", 0L, "seed of ψ's initial weights, the noise and the batch order")
+                .add("stage1.steps", 600L, "optimizer steps of ψ's pretraining")
+                .add("stage1.batch_size", 256, "texts a step")
+                .add("stage1.lr", 2e-3, "peak learning rate")
+                .add("stage1.warmup_steps", 30L, "steps of linear warmup")
+                .add("stage1.noise_var", 0.016, "variance of the Gaussian noise added to z_new (then re-normalised)")
+                .add("stage1.loss", "cosine", "match term: cosine (1 - cos) or mse")
+                .add("stage1.match_weight", 1.0, "weight of the match term")
+                .add("stage1.infonce_weight", 0.1, "weight of the InfoNCE term between ψ(z_new) and the batch's z_old")
+                .add("stage1.temperature", 0.05, "InfoNCE temperature")
+                .add("stage2.seed", 0L, "seed of the adapters' initial weights and the batch order")
+                .add("stage2.steps", 120L, "optimizer steps of adapter tuning")
+                .add("stage2.batch_size", 64, "image-caption pairs a step")
+                .add("stage2.lr", 1e-3, "peak learning rate")
+                .add("stage2.warmup_steps", 10L, "steps of linear warmup")
+                .add("stage2.temperature", 0.05, "InfoNCE temperature inside the old space")
+                .add("stage2.consistency_weight", 1.0, "weight of 1 - cos(ψ(new text), stage-1 ψ(frozen new text))")
+                .add("stage2.train_projection", false, "also train ψ (at the adapters' learning rate)")
+                .add("adapters.lora.rank", 4, "LoRA rank (0: no LoRA)")
+                .add("adapters.lora.alpha", 8.0, "LoRA alpha (scale alpha/rank)")
+                .add("adapters.lora.dropout", 0.0, "LoRA dropout")
+                .add("adapters.lora.visual_targets", "q_proj,v_proj,c_fc,c_proj", "LoRA targets in the image tower (all, none or names)")
+                .add("adapters.lora.visual_layers", "all", "image-tower layers adapted: all or FROM:TO")
+                .add("adapters.lora.text_targets", "none", "LoRA targets in the text tower (all, none or names)")
+                .add("adapters.lora.text_layers", "all", "text-tower layers adapted: all or FROM:TO")
+                .add("adapters.prompts.visual_tokens", 0, "visual prompt tokens (0: none)")
+                .add("adapters.prompts.visual_deep", false, "deep visual prompts (every layer)")
+                .add("adapters.prompts.text_context", 0, "learnable text context tokens (0: none)")
+                .add("bct.steps", 120L, "optimizer steps of the BCT baseline (same adapters, old model's embeddings as targets)")
+                .add("bct.lr", 1e-3, "peak learning rate of BCT")
+                .add("train.grad_clip", 1.0, "maximum global gradient L2 norm (0: no clipping)")
+                .add("train.log_every", 10L, "steps between metrics lines")
+                .add("train.checkpoint_every", 100L, "steps between checkpoints")
+                .add("baselines.ridge", 1e-2, "ridge penalty of the linear map")
+                .add("baselines.slerp_alphas", "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", "SLERP weights tried on data.val_split");
+    }
+
+    /** The adapter settings of a config; errors name the field. */
+    public static AdapterConfig adapters(TrainConfig c) {
+        AdapterConfig.Builder b = AdapterConfig.builder();
+        int rank = c.getInt("adapters.lora.rank");
+        try {
+            if (rank > 0) {
+                b.lora(rank, c.getDouble("adapters.lora.alpha"), c.getDouble("adapters.lora.dropout"))
+                        .targets(AdapterConfig.Tower.VISUAL, c.getString("adapters.lora.visual_targets"))
+                        .layers(AdapterConfig.Tower.VISUAL, c.getString("adapters.lora.visual_layers"))
+                        .targets(AdapterConfig.Tower.TEXT, c.getString("adapters.lora.text_targets"))
+                        .layers(AdapterConfig.Tower.TEXT, c.getString("adapters.lora.text_layers"));
+            }
+            b.visualPrompts(c.getInt("adapters.prompts.visual_tokens"), c.getBoolean("adapters.prompts.visual_deep"))
+                    .textContext(c.getInt("adapters.prompts.text_context"));
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("config adapters: " + e.getMessage());
+        }
+    }
+
+    /** Range checks before anything is loaded; errors name the field. */
+    public static void validate(TrainConfig c) {
+        for (String f : new String[] {"data.split", "data.val_split", "eval.split"}) {
+            if (!Splits.ALL.contains(c.getString(f))) {
+                throw new IllegalArgumentException("config field '" + f + "' must be one of " + Splits.ALL + ", got '"
+                        + c.getString(f) + "'");
+            }
+        }
+        c.intAtLeast("projection.hidden", 0);
+        for (String s : new String[] {"stage1", "stage2"}) {
+            c.longAtLeast(s + ".steps", 1);
+            c.intAtLeast(s + ".batch_size", 2);
+            c.doubleIn(s + ".lr", 0, true, 10);
+            c.longAtLeast(s + ".warmup_steps", 0);
+            c.doubleIn(s + ".temperature", 0, true, 100);
+        }
+        c.doubleIn("stage1.noise_var", 0, false, 10);
+        String loss = c.getString("stage1.loss").toLowerCase(Locale.ROOT);
+        if (!loss.equals("cosine") && !loss.equals("mse")) {
+            throw new IllegalArgumentException("config field 'stage1.loss' must be cosine or mse, got '" + c.getString("stage1.loss") + "'");
+        }
+        c.doubleIn("stage1.match_weight", 0, false, 1e6);
+        c.doubleIn("stage1.infonce_weight", 0, false, 1e6);
+        c.doubleIn("stage2.consistency_weight", 0, false, 1e6);
+        c.longAtLeast("bct.steps", 1);
+        c.doubleIn("bct.lr", 0, true, 10);
+        c.doubleIn("train.grad_clip", 0, false, 1e9);
+        c.longAtLeast("train.log_every", 1);
+        c.longAtLeast("train.checkpoint_every", 1);
+        c.doubleIn("baselines.ridge", 0, false, 1e9);
+        slerpAlphas(c);
+        adapters(c);
+    }
+
+    static double[] slerpAlphas(TrainConfig c) {
+        String s = c.getString("baselines.slerp_alphas");
+        try {
+            double[] a = java.util.Arrays.stream(s.split(",")).map(String::strip).mapToDouble(Double::parseDouble).toArray();
+            for (double x : a) if (!(x >= 0 && x <= 1)) throw new NumberFormatException();
+            return a;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config field 'baselines.slerp_alphas' must be numbers in [0, 1] separated by "
+                    + "commas, got '" + s + "'");
+        }
+    }
+}
