@@ -355,16 +355,18 @@ public final class VectorGemm {
             }
         }
 
-        /** C tile t (row-major over the tile grid), all K blocks, on the calling thread. */
         /**
-         * C tile t accumulated in a private buffer padded to whole register tiles: no edge cases, a row
-         * stride that is no multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few
-         * pages for the TLB; the tile goes to C once at the end.
+         * C tile t (row-major over the tile grid), all K blocks, on the calling thread. It accumulates in
+         * a private buffer padded to whole register tiles: no edge cases, a row stride that is no
+         * multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few pages for the TLB.
+         * The last K block stores its whole register tiles straight into C; only the partial ones at
+         * the tile's bottom and right edges go through the buffer and are copied out at the end.
          */
         void tile(int t, Work w) {
             int r0 = t / tilesN * mt, r1 = Math.min(m, r0 + mt);
             int c0 = t % tilesN * nt, c1 = Math.min(n, c0 + nt);
             int rows = r1 - r0, cols = c1 - c0, ldt = roundUp(cols, NR) + 16;
+            int fullRows = rows / MR * MR, fullCols = cols / NR * NR;
             int size = roundUp(rows, MR) * ldt;
             if (w.c.length < size) w.c = new float[size];
             float[] ct = w.c;
@@ -373,20 +375,28 @@ public final class VectorGemm {
                 for (int i = 0; i < rows; i++) System.arraycopy(c, co + (r0 + i) * ldc + c0, ct, i * ldt, cols);
                 scale(beta, ct, 0, ldt, 0, rows, 0, cols);
             }
-            float[] ap = this.ap, bp = this.bp;
+            float[] ap = this.ap, bp = this.bp, c = this.c;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                boolean load = pc > 0 || beta != 0f;
+                boolean load = pc > 0 || beta != 0f, last = pc + kc == k;
                 int aBase = pc * mPad, bBase = pc * nPad;
                 for (int ic = r0; ic < r1; ic += MC)
                     for (int jr = c0; jr < c1; jr += NR) {
-                        boolean narrow = n - jr <= VL;
+                        boolean narrow = n - jr <= VL, fullCol = jr - c0 < fullCols;
                         int bi = bBase + jr * kc;
-                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR)
-                            kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, (ir - r0) * ldt + (jr - c0), ldt, load);
+                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR) {
+                            int ti = (ir - r0) * ldt + (jr - c0);
+                            if (last && fullCol && ir - r0 < fullRows)
+                                kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, ti, ldt, load, c, co + ir * ldc + jr, ldc);
+                            else
+                                kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, ti, ldt, load, ct, ti, ldt);
+                        }
                     }
             }
-            for (int i = 0; i < rows; i++) System.arraycopy(ct, i * ldt, c, co + (r0 + i) * ldc + c0, cols);
+            for (int i = 0; i < rows; i++) {
+                int from = i < fullRows ? fullCols : 0;
+                if (from < cols) System.arraycopy(ct, i * ldt + from, c, co + (r0 + i) * ldc + c0 + from, cols - from);
+            }
         }
     }
 
@@ -573,20 +583,22 @@ public final class VectorGemm {
             for (int i = 0; i < 16; i++) dst[d + p * width + i] = b[src + i * ld + p];
     }
 
-    /** The register tile for this machine's MR, NR (or VL when narrow) wide. */
-    private static void kernel(boolean narrow, int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci,
-            int ldc, boolean load) {
+    /** The register tile for this machine's MR, NR (or VL when narrow) wide: C[ci.., ldc] = packed A strip times
+     *  packed B strip over kc (one FMA chain from 0 per element), plus Cs[csi.., ldcs] when load. */
+    private static void kernel(boolean narrow, int kc, float[] ap, int ai, float[] bp, int bi,
+            float[] cs, int csi, int ldcs, boolean load, float[] c, int ci, int ldc) {
         if (MR == 8) {
-            if (narrow) kernel8Narrow(kc, ap, ai, bp, bi, c, ci, ldc, load);
-            else kernel8(kc, ap, ai, bp, bi, c, ci, ldc, load);
+            if (narrow) kernel8Narrow(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
+            else kernel8(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
         } else {
-            if (narrow) kernel6Narrow(kc, ap, ai, bp, bi, c, ci, ldc, load);
-            else kernel6(kc, ap, ai, bp, bi, c, ci, ldc, load);
+            if (narrow) kernel6Narrow(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
+            else kernel6(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
         }
     }
 
-    /** 8 x NR tile: C[ci.., ldc] = (load ? C : 0) + packed A strip (8 rows) times packed B strip (NR wide) over kc. */
-    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    /** 8 x NR tile, see {@link #kernel}. */
+    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
         FloatVector c10 = z, c11 = z;
@@ -610,14 +622,14 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + VL));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + VL));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + VL));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + VL));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + VL));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + VL));
-            c60 = c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc)); c61 = c61.add(FloatVector.fromArray(S, c, ci + 6 * ldc + VL));
-            c70 = c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc)); c71 = c71.add(FloatVector.fromArray(S, c, ci + 7 * ldc + VL));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi)); c01 = c01.add(FloatVector.fromArray(S, cs, csi + VL));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs)); c11 = c11.add(FloatVector.fromArray(S, cs, csi + ldcs + VL));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs)); c21 = c21.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs + VL));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs)); c31 = c31.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs + VL));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs)); c41 = c41.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs + VL));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs)); c51 = c51.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs + VL));
+            c60 = c60.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs)); c61 = c61.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs + VL));
+            c70 = c70.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs)); c71 = c71.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs + VL));
         }
         c00.intoArray(c, ci); c01.intoArray(c, ci + VL);
         c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + VL);
@@ -630,7 +642,8 @@ public final class VectorGemm {
     }
 
     /** 8 x VL tile for a last, narrow B strip (packed VL wide). */
-    private static void kernel8Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    private static void kernel8Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z;
         FloatVector c10 = z;
@@ -654,14 +667,14 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 7]); c70 = x.fma(b0, c70);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
-            c60 = c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc));
-            c70 = c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs));
+            c60 = c60.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs));
+            c70 = c70.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs));
         }
         c00.intoArray(c, ci);
         c10.intoArray(c, ci + ldc);
@@ -673,8 +686,9 @@ public final class VectorGemm {
         c70.intoArray(c, ci + 7 * ldc);
     }
 
-    /** 6 x NR tile: C[ci.., ldc] = (load ? C : 0) + packed A strip (6 rows) times packed B strip (NR wide) over kc. */
-    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    /** 6 x NR tile, see {@link #kernel}. */
+    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
         FloatVector c10 = z, c11 = z;
@@ -694,12 +708,12 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + VL));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + VL));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + VL));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + VL));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + VL));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + VL));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi)); c01 = c01.add(FloatVector.fromArray(S, cs, csi + VL));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs)); c11 = c11.add(FloatVector.fromArray(S, cs, csi + ldcs + VL));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs)); c21 = c21.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs + VL));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs)); c31 = c31.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs + VL));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs)); c41 = c41.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs + VL));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs)); c51 = c51.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs + VL));
         }
         c00.intoArray(c, ci); c01.intoArray(c, ci + VL);
         c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + VL);
@@ -710,7 +724,8 @@ public final class VectorGemm {
     }
 
     /** 6 x VL tile for a last, narrow B strip (packed VL wide). */
-    private static void kernel6Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    private static void kernel6Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z;
         FloatVector c10 = z;
@@ -730,12 +745,12 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 5]); c50 = x.fma(b0, c50);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs));
         }
         c00.intoArray(c, ci);
         c10.intoArray(c, ci + ldc);
