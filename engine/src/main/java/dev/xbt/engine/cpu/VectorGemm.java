@@ -24,9 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * runs at about 94% of the FMA peak measured on our AVX-512 Xeon (C2 turns the broadcast of a packed
  * A element into vbroadcastss from memory, a load-port uop that does not compete with the FMAs, and
  * hoists the bounds checks out of the k loop: seen in -XX:CompileCommand=print's code bytes through
- * objdump), and
- * at about 97% of that inside a tile; 6 x 4 vectors was slower (about 85%). What is left to gain
- * lies around the kernel: packing, copying, load balance.
+ * objdump), and at about 97% of that inside a tile; 6 x 4 vectors was slower (about 85%). What is
+ * left to gain lies around the kernel: packing, copying, load balance.
  *
  * <p>Threads take packing jobs (an A strip, a group of B strips) and then C tiles from counters, so a
  * core slowed by other work does less of both; a batch of small products is spread the same way, one
