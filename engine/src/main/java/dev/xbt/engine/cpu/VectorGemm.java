@@ -24,8 +24,10 @@ import jdk.incubator.vector.VectorSpecies;
  * runs at about 94% of the FMA peak measured on our AVX-512 Xeon (C2 turns the broadcast of a packed
  * A element into vbroadcastss from memory, a load-port uop that does not compete with the FMAs, and
  * hoists the bounds checks out of the k loop: seen in -XX:CompileCommand=print's code bytes through
- * objdump), and at about 97% of that inside a tile; 6 x 4 vectors was slower (about 85%). What is
- * left to gain lies around the kernel: packing, copying, load balance.
+ * objdump), and at about 97% of that inside a tile; 6 x 4 vectors was slower (about 85%). Unrolling
+ * its k loop by two gained ~1% in L1 but sometimes left vector calls un-inlined (C2's inlining budget),
+ * halving the speed, so it stays rolled. What is left to gain lies around the kernel: packing,
+ * copying, load balance.
  *
  * <p>Threads take packing jobs (an A strip, a group of B strips) and then C tiles from counters, so a
  * core slowed by other work does less of both; a batch of small products is spread the same way, one
@@ -642,31 +644,10 @@ public final class VectorGemm {
         FloatVector c50 = z, c51 = z;
         FloatVector c60 = z, c61 = z;
         FloatVector c70 = z, c71 = z;
-        // Two k per trip: half the loop overhead per FMA (measured about 1% in L1).
-        FloatVector b0, b1, x;
-        int p = 0, aq = ai, bq = bi;
-        for (; p < kc - 1; p += 2, aq += 16, bq += 2 * NR) {
-            b0 = FloatVector.fromArray(S, bp, bq); b1 = FloatVector.fromArray(S, bp, bq + VL);
-            x = FloatVector.broadcast(S, ap[aq]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[aq + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[aq + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[aq + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[aq + 4]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[aq + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(S, ap[aq + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(S, ap[aq + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
-            b0 = FloatVector.fromArray(S, bp, bq + NR); b1 = FloatVector.fromArray(S, bp, bq + NR + VL);
-            x = FloatVector.broadcast(S, ap[aq + 8]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[aq + 9]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[aq + 10]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[aq + 11]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[aq + 12]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[aq + 13]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(S, ap[aq + 14]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(S, ap[aq + 15]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
-        }
-        if (p < kc) {
-            b0 = FloatVector.fromArray(S, bp, bq); b1 = FloatVector.fromArray(S, bp, bq + VL);
+        for (int p = 0; p < kc; p++) {
+            int bq = bi + p * NR, aq = ai + p * 8;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bq), b1 = FloatVector.fromArray(S, bp, bq + VL);
+            FloatVector x;
             x = FloatVector.broadcast(S, ap[aq]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
             x = FloatVector.broadcast(S, ap[aq + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
             x = FloatVector.broadcast(S, ap[aq + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
