@@ -17,12 +17,23 @@ import jdk.incubator.vector.VectorSpecies;
  * private buffer: per K block, per MC-row block of A (kept in L2), per B strip (KC x NR, kept in L1) the
  * register-blocked micro-kernel sweeps the A strips; it holds an MR x NR block of C in 2 * MR vector
  * registers and does one broadcast and two FMAs per row and k. MR = 8 with AVX-512 (16 accumulators of
- * 32 registers), 6 with 8-float vectors and 16 registers. Tiny products take a direct loop.
+ * 32 registers), 6 with 8-float vectors and 16 registers. The last K block stores whole register tiles
+ * straight into C. Tiny products take a direct loop.
  *
- * <p>Threads share the packing and then take C tiles from a counter, so a core slowed by other work gets
- * fewer tiles; a batch of small products is spread the same way, one product per task. K is never split:
- * every element of C is the same FMA chain over the same K blocks whatever thread computes it and
- * whatever the tiling, so results are bitwise reproducible run after run and across thread counts.
+ * <p>Why this shape of kernel: in isolation (one thread, packed data in L1) the 8 x 2-vector kernel
+ * runs at about 94% of the FMA peak measured on our AVX-512 Xeon (C2 turns the broadcast of a packed
+ * A element into vbroadcastss from memory, a load-port uop that does not compete with the FMAs, and
+ * hoists the bounds checks out of the k loop: seen in -XX:CompileCommand=print's code bytes through
+ * objdump), and at about 97% of that inside a tile; 6 x 4 vectors was slower (about 85%). Unrolling
+ * its k loop by two gained ~1% in L1 but sometimes left vector calls un-inlined (C2's inlining budget),
+ * halving the speed, so it stays rolled. What is left to gain lies around the kernel: packing,
+ * copying, load balance.
+ *
+ * <p>Threads take packing jobs (an A strip, a group of B strips) and then C tiles from counters, so a
+ * core slowed by other work does less of both; a batch of small products is spread the same way, one
+ * product per task. K is never split: every element of C is the same FMA chain over the same K blocks
+ * whatever thread computes it and whatever the tiling, so results are bitwise reproducible run after
+ * run and across thread counts ({@code VectorGemmBitsTest} pins the rounding to a sequential model).
  *
  * <p>Blocking can be changed with {@code -Dxbt.gemm.kc/mc/mt/nc} for tuning (a different KC gives
  * different rounding).
@@ -49,6 +60,8 @@ public final class VectorGemm {
     static final long SMALL_WORK = 32 * 1024;
     /** m*n*k from which a single product is split over the threads. */
     static final long PARALLEL_WORK = 1L << 20;
+    /** B strips per packing job. */
+    static final int GROUP_B = 8;
     /** Most floats packed for one operand at once (16 MiB, 2048 x 2048); larger products run as slabs. */
     static final long PACK_LIMIT = 1L << 22;
 
@@ -202,7 +215,7 @@ public final class VectorGemm {
         final int m, n, k, lda, ldb, ldc, ao, bo, co, mPad, nPad, stripsA, stripsB;
         final float alpha, beta;
         final float[] a, b, c;
-        final int mt, nt, tilesM, tilesN;
+        final int mt, nt, tilesM, tilesN, groupsB;
         float[] ap, bp;
 
         Product(boolean tA, boolean tB, int m, int n, int k, float alpha, float[] a, int ao, int lda,
@@ -244,6 +257,7 @@ public final class VectorGemm {
             this.tilesM = ceilDiv(m, mt);
             this.tilesN = ceilDiv(n, nt);
             this.parallel = parallel && tilesM * tilesN > 1;
+            this.groupsB = ceilDiv(stripsB, GROUP_B);
         }
 
         void run() {
@@ -252,24 +266,27 @@ public final class VectorGemm {
             if (w.b.length < (long) nPad * k) w.b = new float[nPad * k];
             ap = w.a;
             bp = w.b;
-            int tiles = tilesM * tilesN;
+            int tiles = tilesM * tilesN, packJobs = stripsA + groupsB;
             if (!parallel) {
-                pack(0, 1);
+                for (int j = 0; j < packJobs; j++) packJob(j);
                 for (int t = 0; t < tiles; t++) tile(t, w);
                 return;
             }
-            // One fork: each worker packs its share, waits until all shares are packed, then takes tiles.
-            // forRange runs chunk 0 on this thread and the others on pool threads (or all chunks here
-            // when nested), so every chunk that must arrive at the barrier is running or will run.
+            // One fork: the workers take packing jobs from a counter until all are taken, wait until all
+            // are done, then take tiles. Both phases are handed out one job at a time, so a core slowed by
+            // other work does less of either. forRange runs chunk 0 on this thread and the others on pool
+            // threads (or all chunks here when nested), so a job that is taken is running or done.
             int workers = Math.min(Parallel.THREADS, tiles);
-            AtomicInteger packed = new AtomicInteger(), next = new AtomicInteger();
+            AtomicInteger nextPack = new AtomicInteger(), packed = new AtomicInteger(), next = new AtomicInteger();
             Parallel.forRange(workers, 1, (s, e) -> {
-                try {
-                    for (int t = s; t < e; t++) pack(t, workers);
-                } finally {
-                    packed.addAndGet(e - s);
+                for (int j; (j = nextPack.getAndIncrement()) < packJobs; ) {
+                    try {
+                        packJob(j);
+                    } finally {
+                        packed.incrementAndGet();
+                    }
                 }
-                for (int spins = 0; packed.get() < workers; spins++) {
+                for (int spins = 0; packed.get() < packJobs; spins++) {
                     if (spins < 1000) Thread.onSpinWait();
                     else Thread.yield();
                 }
@@ -278,12 +295,31 @@ public final class VectorGemm {
             });
         }
 
-        /** Packs share `part` of `parts` of the A strips and of the B strips. */
-        void pack(int part, int parts) {
-            for (int s = (int) ((long) stripsA * part / parts), e = (int) ((long) stripsA * (part + 1) / parts); s < e; s++)
-                packA(s);
-            for (int s = (int) ((long) stripsB * part / parts), e = (int) ((long) stripsB * (part + 1) / parts); s < e; s++)
-                packB(s);
+        /** Packing job j: A strip j, or after the A strips a group of B strips. */
+        void packJob(int j) {
+            if (j < stripsA) {
+                packA(j);
+                return;
+            }
+            int s0 = (j - stripsA) * GROUP_B, s1 = Math.min(stripsB, s0 + GROUP_B);
+            if (tB) {
+                for (int s = s0; s < s1; s++) packB(s);
+                return;
+            }
+            // op(B) rows are contiguous: copy row by row across the group's whole-width strips, which
+            // reads B in long runs (strip by strip would touch a new page of B every row).
+            int whole = Math.min(s1, n / NR);
+            for (int pc = 0; pc < k && s0 < whole; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                for (int p = 0; p < kc; p++) {
+                    int src = bo + (pc + p) * ldb;
+                    for (int s = s0, d = pc * nPad + s0 * NR * kc + p * NR; s < whole; s++, d += NR * kc) {
+                        FloatVector.fromArray(S, b, src + s * NR).intoArray(bp, d);
+                        FloatVector.fromArray(S, b, src + s * NR + VL).intoArray(bp, d + VL);
+                    }
+                }
+            }
+            for (int s = Math.max(s0, whole); s < s1; s++) packB(s);
         }
 
         /** Strip s of alpha * op(A), all K blocks. */
@@ -355,16 +391,18 @@ public final class VectorGemm {
             }
         }
 
-        /** C tile t (row-major over the tile grid), all K blocks, on the calling thread. */
         /**
-         * C tile t accumulated in a private buffer padded to whole register tiles: no edge cases, a row
-         * stride that is no multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few
-         * pages for the TLB; the tile goes to C once at the end.
+         * C tile t (row-major over the tile grid), all K blocks, on the calling thread. It accumulates in
+         * a private buffer padded to whole register tiles: no edge cases, a row stride that is no
+         * multiple of 4 KiB (C's often is, and its rows then alias in L1 / L2), few pages for the TLB.
+         * The last K block stores its whole register tiles straight into C; only the partial ones at
+         * the tile's bottom and right edges go through the buffer and are copied out at the end.
          */
         void tile(int t, Work w) {
             int r0 = t / tilesN * mt, r1 = Math.min(m, r0 + mt);
             int c0 = t % tilesN * nt, c1 = Math.min(n, c0 + nt);
             int rows = r1 - r0, cols = c1 - c0, ldt = roundUp(cols, NR) + 16;
+            int fullRows = rows / MR * MR, fullCols = cols / NR * NR;
             int size = roundUp(rows, MR) * ldt;
             if (w.c.length < size) w.c = new float[size];
             float[] ct = w.c;
@@ -373,20 +411,28 @@ public final class VectorGemm {
                 for (int i = 0; i < rows; i++) System.arraycopy(c, co + (r0 + i) * ldc + c0, ct, i * ldt, cols);
                 scale(beta, ct, 0, ldt, 0, rows, 0, cols);
             }
-            float[] ap = this.ap, bp = this.bp;
+            float[] ap = this.ap, bp = this.bp, c = this.c;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                boolean load = pc > 0 || beta != 0f;
+                boolean load = pc > 0 || beta != 0f, last = pc + kc == k;
                 int aBase = pc * mPad, bBase = pc * nPad;
                 for (int ic = r0; ic < r1; ic += MC)
                     for (int jr = c0; jr < c1; jr += NR) {
-                        boolean narrow = n - jr <= VL;
+                        boolean narrow = n - jr <= VL, fullCol = jr - c0 < fullCols;
                         int bi = bBase + jr * kc;
-                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR)
-                            kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, (ir - r0) * ldt + (jr - c0), ldt, load);
+                        for (int ir = ic, ie = Math.min(r1, ic + MC); ir < ie; ir += MR) {
+                            int ti = (ir - r0) * ldt + (jr - c0);
+                            if (last && fullCol && ir - r0 < fullRows)
+                                kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, ti, ldt, load, c, co + ir * ldc + jr, ldc);
+                            else
+                                kernel(narrow, kc, ap, aBase + ir * kc, bp, bi, ct, ti, ldt, load, ct, ti, ldt);
+                        }
                     }
             }
-            for (int i = 0; i < rows; i++) System.arraycopy(ct, i * ldt, c, co + (r0 + i) * ldc + c0, cols);
+            for (int i = 0; i < rows; i++) {
+                int from = i < fullRows ? fullCols : 0;
+                if (from < cols) System.arraycopy(ct, i * ldt + from, c, co + (r0 + i) * ldc + c0 + from, cols - from);
+            }
         }
     }
 
@@ -573,20 +619,22 @@ public final class VectorGemm {
             for (int i = 0; i < 16; i++) dst[d + p * width + i] = b[src + i * ld + p];
     }
 
-    /** The register tile for this machine's MR, NR (or VL when narrow) wide. */
-    private static void kernel(boolean narrow, int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci,
-            int ldc, boolean load) {
+    /** The register tile for this machine's MR, NR (or VL when narrow) wide: C[ci.., ldc] = packed A strip times
+     *  packed B strip over kc (one FMA chain from 0 per element), plus Cs[csi.., ldcs] when load. */
+    private static void kernel(boolean narrow, int kc, float[] ap, int ai, float[] bp, int bi,
+            float[] cs, int csi, int ldcs, boolean load, float[] c, int ci, int ldc) {
         if (MR == 8) {
-            if (narrow) kernel8Narrow(kc, ap, ai, bp, bi, c, ci, ldc, load);
-            else kernel8(kc, ap, ai, bp, bi, c, ci, ldc, load);
+            if (narrow) kernel8Narrow(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
+            else kernel8(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
         } else {
-            if (narrow) kernel6Narrow(kc, ap, ai, bp, bi, c, ci, ldc, load);
-            else kernel6(kc, ap, ai, bp, bi, c, ci, ldc, load);
+            if (narrow) kernel6Narrow(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
+            else kernel6(kc, ap, ai, bp, bi, cs, csi, ldcs, load, c, ci, ldc);
         }
     }
 
-    /** 8 x NR tile: C[ci.., ldc] = (load ? C : 0) + packed A strip (8 rows) times packed B strip (NR wide) over kc. */
-    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    /** 8 x NR tile, see {@link #kernel}. */
+    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
         FloatVector c10 = z, c11 = z;
@@ -610,14 +658,14 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + VL));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + VL));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + VL));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + VL));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + VL));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + VL));
-            c60 = c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc)); c61 = c61.add(FloatVector.fromArray(S, c, ci + 6 * ldc + VL));
-            c70 = c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc)); c71 = c71.add(FloatVector.fromArray(S, c, ci + 7 * ldc + VL));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi)); c01 = c01.add(FloatVector.fromArray(S, cs, csi + VL));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs)); c11 = c11.add(FloatVector.fromArray(S, cs, csi + ldcs + VL));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs)); c21 = c21.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs + VL));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs)); c31 = c31.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs + VL));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs)); c41 = c41.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs + VL));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs)); c51 = c51.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs + VL));
+            c60 = c60.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs)); c61 = c61.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs + VL));
+            c70 = c70.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs)); c71 = c71.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs + VL));
         }
         c00.intoArray(c, ci); c01.intoArray(c, ci + VL);
         c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + VL);
@@ -630,7 +678,8 @@ public final class VectorGemm {
     }
 
     /** 8 x VL tile for a last, narrow B strip (packed VL wide). */
-    private static void kernel8Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    private static void kernel8Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z;
         FloatVector c10 = z;
@@ -654,14 +703,14 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 7]); c70 = x.fma(b0, c70);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
-            c60 = c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc));
-            c70 = c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs));
+            c60 = c60.add(FloatVector.fromArray(S, cs, csi + 6 * ldcs));
+            c70 = c70.add(FloatVector.fromArray(S, cs, csi + 7 * ldcs));
         }
         c00.intoArray(c, ci);
         c10.intoArray(c, ci + ldc);
@@ -673,8 +722,9 @@ public final class VectorGemm {
         c70.intoArray(c, ci + 7 * ldc);
     }
 
-    /** 6 x NR tile: C[ci.., ldc] = (load ? C : 0) + packed A strip (6 rows) times packed B strip (NR wide) over kc. */
-    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    /** 6 x NR tile, see {@link #kernel}. */
+    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
         FloatVector c10 = z, c11 = z;
@@ -694,12 +744,12 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci)); c01 = c01.add(FloatVector.fromArray(S, c, ci + VL));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc)); c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + VL));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)); c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + VL));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)); c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + VL));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)); c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + VL));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)); c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + VL));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi)); c01 = c01.add(FloatVector.fromArray(S, cs, csi + VL));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs)); c11 = c11.add(FloatVector.fromArray(S, cs, csi + ldcs + VL));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs)); c21 = c21.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs + VL));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs)); c31 = c31.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs + VL));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs)); c41 = c41.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs + VL));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs)); c51 = c51.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs + VL));
         }
         c00.intoArray(c, ci); c01.intoArray(c, ci + VL);
         c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + VL);
@@ -710,7 +760,8 @@ public final class VectorGemm {
     }
 
     /** 6 x VL tile for a last, narrow B strip (packed VL wide). */
-    private static void kernel6Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc, boolean load) {
+    private static void kernel6Narrow(int kc, float[] ap, int ai, float[] bp, int bi, float[] cs, int csi, int ldcs,
+            boolean load, float[] c, int ci, int ldc) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z;
         FloatVector c10 = z;
@@ -730,12 +781,12 @@ public final class VectorGemm {
             x = FloatVector.broadcast(S, ap[aq + 5]); c50 = x.fma(b0, c50);
         }
         if (load) {
-            c00 = c00.add(FloatVector.fromArray(S, c, ci));
-            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
-            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
-            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
-            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
-            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
+            c00 = c00.add(FloatVector.fromArray(S, cs, csi));
+            c10 = c10.add(FloatVector.fromArray(S, cs, csi + ldcs));
+            c20 = c20.add(FloatVector.fromArray(S, cs, csi + 2 * ldcs));
+            c30 = c30.add(FloatVector.fromArray(S, cs, csi + 3 * ldcs));
+            c40 = c40.add(FloatVector.fromArray(S, cs, csi + 4 * ldcs));
+            c50 = c50.add(FloatVector.fromArray(S, cs, csi + 5 * ldcs));
         }
         c00.intoArray(c, ci);
         c10.intoArray(c, ci + ldc);
