@@ -77,8 +77,33 @@ public final class PngEncoder {
             raw[y * (stride + 1)] = (byte) bestF;
             System.arraycopy(cand[bestF], 0, raw, y * (stride + 1) + 1, stride);
         }
+        return file(w, h, 2, raw, level); // colour type 2: RGB
+    }
+
+    /**
+     * The PNG file of an 8-bit grey picture (colour type 0) at deflate level 9, every row with the Up filter (the
+     * first with None). {@code pixels}: {@code width * height} bytes, row by row, 0 black .. 255 white.
+     */
+    public static byte[] encodeGray(byte[] pixels, int width, int height) {
+        if (width <= 0 || height <= 0 || (long) width * height != pixels.length) {
+            throw new IllegalArgumentException("grey PNG: " + pixels.length + " bytes for " + width + "x" + height);
+        }
+        byte[] raw = new byte[height * (width + 1)];
+        for (int y = 0; y < height; y++) {
+            int o = y * (width + 1);
+            raw[o] = (byte) (y == 0 ? 0 : 2);
+            for (int x = 0; x < width; x++) {
+                int v = pixels[y * width + x] & 0xFF;
+                int up = y == 0 ? 0 : pixels[(y - 1) * width + x] & 0xFF;
+                raw[o + 1 + x] = (byte) (v - up);
+            }
+        }
+        return file(width, height, 0, raw, 9);
+    }
+
+    /** Signature, IHDR (8 bits a sample), one IDAT of the deflated filtered rows {@code raw}, IEND. */
+    private static byte[] file(int w, int h, int colourType, byte[] raw, int level) {
         Deflater deflater = DEFLATERS.get();
-        byte[] z;
         deflater.reset();
         deflater.setLevel(level);
         deflater.setInput(raw);
@@ -89,14 +114,14 @@ public final class PngEncoder {
             int n = deflater.deflate(buf);
             zout.write(buf, 0, n);
         }
-        z = zout.toByteArray();
+        byte[] z = zout.toByteArray();
         ByteArrayOutputStream out = new ByteArrayOutputStream(z.length + 64);
         out.writeBytes(SIGNATURE);
         byte[] ihdr = new byte[13];
         putInt(ihdr, 0, w);
         putInt(ihdr, 4, h);
         ihdr[8] = 8; // bit depth
-        ihdr[9] = 2; // colour type: RGB
+        ihdr[9] = (byte) colourType;
         chunk(out, "IHDR", ihdr);
         chunk(out, "IDAT", z);
         chunk(out, "IEND", new byte[0]);

@@ -3,6 +3,7 @@ package dev.xbt.data.sources;
 import dev.xbt.data.DataSource;
 import dev.xbt.data.DataSourceException;
 import dev.xbt.data.ManifestWriter;
+import dev.xbt.data.PngEncoder;
 import dev.xbt.data.PrepareOptions;
 import dev.xbt.data.Splits;
 
@@ -129,7 +130,7 @@ public final class FashionMnistSource implements DataSource {
         Ordered.map(indices, opts.threads(), i -> {
             byte[] one = new byte[SIDE * SIDE];
             System.arraycopy(pixels, i * SIDE * SIDE, one, 0, one.length);
-            return GrayPng.encode(one, SIDE, SIDE);
+            return PngEncoder.encodeGray(one, SIDE, SIDE);
         }, (i, png) -> {
             String id = String.format(Locale.ROOT, "%s-%05d", part, i);
             int label = labels[i] & 0xFF;
