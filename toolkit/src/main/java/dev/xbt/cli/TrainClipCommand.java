@@ -9,7 +9,6 @@ import dev.xbt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.Console;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -74,11 +73,7 @@ final class TrainClipCommand implements Runnable {
     public void run() {
         TrainConfig.Schema schema = ClipTraining.schema();
         if (showConfig) {
-            TrainConfig given = resolve(schema.defaults());
-            System.out.print(given.toYaml());
-            System.out.println();
-            System.out.println("# fields:");
-            System.out.print(schema.describe().replaceAll("(?m)^", "#"));
+            System.out.print(resolve(schema.defaults()).toYamlWithHelp());
             return;
         }
         if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
@@ -98,9 +93,7 @@ final class TrainClipCommand implements Runnable {
             cfg = resolve(schema.defaults());
             ClipTraining.validate(cfg);
         }
-        Console console = System.console();
-        boolean terminal = console != null && console.isTerminal();
-        TrainProgress progress = new TrainProgress(System.err, terminal, cfg.getLong("train.log_every"));
+        TrainProgress progress = TrainProgress.console(cfg.getLong("train.log_every"));
         Progress dataProgress = DataCommand.progress();
         Trainer.Result r = ClipTraining.train(cfg, dir, progress, dataProgress);
         if (r.stepsThisRun() == 0) {

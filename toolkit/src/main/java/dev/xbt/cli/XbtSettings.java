@@ -5,7 +5,6 @@ import dev.xbt.train.TrainProgress;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Option;
 
-import java.io.Console;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,15 +44,11 @@ final class XbtSettings {
     /** Prints the config and the schema's help when --show-config was given; returns whether it was. */
     boolean showConfigIfAsked() {
         if (!showConfig) return false;
-        System.out.print(resolve().toYaml());
-        System.out.println();
-        System.out.println("# fields:");
-        System.out.print(XbtConfig.schema().describe().replaceAll("(?m)^", "#"));
+        System.out.print(resolve().toYamlWithHelp());
         return true;
     }
 
     static TrainProgress progress(TrainConfig c) {
-        Console console = System.console();
-        return new TrainProgress(System.err, console != null && console.isTerminal(), c.getLong("train.log_every"));
+        return TrainProgress.console(c.getLong("train.log_every"));
     }
 }

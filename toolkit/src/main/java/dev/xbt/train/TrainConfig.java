@@ -300,6 +300,12 @@ public final class TrainConfig {
         return yaml(toTree());
     }
 
+    /** What --show-config prints: the config as YAML, then every field of its schema with its help, as comments. */
+    public String toYamlWithHelp() {
+        return toYaml() + System.lineSeparator() + "# fields:" + System.lineSeparator()
+                + schema().describe().replaceAll("(?m)^", "#");
+    }
+
     /** A nested tree (such as {@link #toTree}) as YAML. */
     public static String yaml(JsonNode tree) {
         try {

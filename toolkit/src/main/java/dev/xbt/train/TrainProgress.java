@@ -23,6 +23,12 @@ public final class TrainProgress {
         this.every = Math.max(1, every);
     }
 
+    /** On standard error: a bar on a terminal, plain lines every {@code every} steps otherwise. */
+    public static TrainProgress console(long every) {
+        java.io.Console console = System.console();
+        return new TrainProgress(System.err, console != null && console.isTerminal(), every);
+    }
+
     /** Shows nothing (tests, library use). */
     public static TrainProgress none() {
         return new TrainProgress(null, false, 1);
