@@ -1,5 +1,6 @@
 package dev.xbt.data;
 
+import dev.xbt.engine.cpu.Parallel;
 import dev.xbt.engine.Rng;
 import dev.xbt.engine.Tensor;
 import dev.xbt.image.ClipPreprocess;
@@ -276,7 +277,7 @@ public final class BatchLoader implements AutoCloseable {
             int k1 = (int) ((long) b * (k + 1) / parts);
             fs.add(p.submit(() -> fillRange(order, from, k0, k1, aug, augSeed, out)));
         }
-        for (Future<?> f : fs) ManifestWriter.await(f);
+        for (Future<?> f : fs) Parallel.await(f);
         return out;
     }
 

@@ -1,5 +1,6 @@
 package dev.xbt.data;
 
+import dev.xbt.engine.cpu.Parallel;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,7 +28,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -273,16 +273,9 @@ public final class ImageCache implements Closeable {
                     try {
                         List<Future<?>> fs = new ArrayList<>();
                         for (int w = 0; w < workers; w++) fs.add(pool.submit(work));
-                        for (Future<?> f : fs) f.get();
-                    } catch (ExecutionException e) {
-                        Throwable c = e.getCause();
-                        if (c instanceof UncheckedIOException u) throw u.getCause();
-                        if (c instanceof RuntimeException re) throw re;
-                        if (c instanceof Error err) throw err;
-                        throw new IOException(c);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IOException("interrupted", e);
+                        for (Future<?> f : fs) Parallel.await(f);
+                    } catch (UncheckedIOException e) {
+                        throw e.getCause();
                     } finally {
                         pool.shutdownNow();
                     }

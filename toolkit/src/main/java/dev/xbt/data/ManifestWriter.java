@@ -1,5 +1,6 @@
 package dev.xbt.data;
 
+import dev.xbt.engine.cpu.Parallel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -33,7 +34,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -349,7 +349,7 @@ public final class ManifestWriter implements Closeable {
                     });
                     List<Future<?>> fs = new ArrayList<>();
                     for (Runnable j : jobs) if (j != null) fs.add(pool.submit(j));
-                    for (Future<?> f : fs) await(f);
+                    for (Future<?> f : fs) Parallel.await(f);
                 } else {
                     for (Runnable j : jobs) if (j != null) j.run();
                 }
@@ -370,21 +370,6 @@ public final class ManifestWriter implements Closeable {
             if (pool != null) pool.shutdownNow();
         }
         return added;
-    }
-
-    /** Waits for a worker task, rethrowing its own exception (not the ExecutionException wrapper). */
-    static void await(Future<?> f) {
-        try {
-            f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error err) throw err;
-            throw new IllegalStateException(c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
     }
 
     /** Verifies (when {@code l} is not null) and copies or links; the reason it failed, or null. */

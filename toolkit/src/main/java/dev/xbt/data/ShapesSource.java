@@ -1,5 +1,6 @@
 package dev.xbt.data;
 
+import dev.xbt.engine.cpu.Parallel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -8,7 +9,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -66,7 +66,7 @@ final class ShapesSource implements DataSource {
                     inFlight.add(pool.submit(() -> block(gen, images, from, to)));
                     next = to;
                 }
-                List<ManifestEntry> entries = get(inFlight.removeFirst());
+                List<ManifestEntry> entries = Parallel.await(inFlight.removeFirst());
                 for (ManifestEntry e : entries) out.add(e);
                 done += entries.size();
                 opts.progress().update("shapes", done, count);
@@ -91,17 +91,4 @@ final class ShapesSource implements DataSource {
         return entries;
     }
 
-    private static <T> T get(Future<T> f) {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error err) throw err;
-            throw new IllegalStateException(c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
 }

@@ -1,12 +1,12 @@
 package dev.xbt.image;
 
+import dev.xbt.engine.cpu.Parallel;
 import dev.xbt.engine.Tensor;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -309,19 +309,7 @@ public final class ClipPreprocess {
                     return null;
                 }));
             }
-            for (Future<?> task : tasks) {
-                try {
-                    task.get();
-                } catch (ExecutionException e) {
-                    Throwable cause = e.getCause();
-                    if (cause instanceof RuntimeException re) throw re;
-                    if (cause instanceof Error err) throw err;
-                    throw new IllegalStateException(cause);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("ClipPreprocess: interrupted", e);
-                }
-            }
+            for (Future<?> task : tasks) Parallel.await(task);
         } finally {
             pool.shutdownNow();
         }

@@ -1,7 +1,9 @@
 package dev.xbt.engine.cpu;
 
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.Future;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -69,5 +71,24 @@ public final class Parallel {
     /** Number of chunks {@link #forRange} would use for a range of n with this grain. */
     public static int chunks(int n, int minGrain) {
         return (int) Math.min(THREADS, Math.max(1, n / (long) Math.max(1, minGrain)));
+    }
+
+    /**
+     * Waits for a task of any executor and returns its result, rethrowing the task's own unchecked exception or
+     * error rather than the {@link ExecutionException} wrapper (a checked one arrives wrapped in an
+     * IllegalStateException), so a worker's one-line message reaches the user as it was written.
+     */
+    public static <T> T await(Future<T> task) {
+        try {
+            return task.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error err) throw err;
+            throw new IllegalStateException(c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a worker", e);
+        }
     }
 }

@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -101,5 +103,25 @@ class ParallelTest {
             }
         });
         for (int i = 0; i < outer * inner; i++) assertEquals(1, hits.get(i));
+    }
+
+    @Test
+    void awaitReturnsTheResultAndRethrowsTheTasksOwnException() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            assertEquals(42, Parallel.await(pool.submit(() -> 42)));
+            IllegalArgumentException thrown = new IllegalArgumentException("bad picture x.png");
+            assertSame(thrown, assertThrows(IllegalArgumentException.class,
+                    () -> Parallel.await(pool.submit(() -> { throw thrown; }))));
+            OutOfMemoryError error = new OutOfMemoryError("worker");
+            assertSame(error, assertThrows(OutOfMemoryError.class,
+                    () -> Parallel.await(pool.submit(() -> { throw error; }))));
+            java.io.IOException checked = new java.io.IOException("disk full");
+            IllegalStateException wrapped = assertThrows(IllegalStateException.class,
+                    () -> Parallel.await(pool.submit(() -> { throw checked; })));
+            assertSame(checked, wrapped.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 }

@@ -1,8 +1,8 @@
 package dev.xbt.data.sources;
 
+import dev.xbt.engine.cpu.Parallel;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -45,7 +45,7 @@ final class Ordered {
                     T t = items.get(next++);
                     inFlight.add(pool.submit(() -> work.apply(t)));
                 }
-                R r = get(inFlight.poll());
+                R r = Parallel.await(inFlight.poll());
                 if (!sink.accept(items.get(done), r)) return;
             }
         } finally {
@@ -53,17 +53,4 @@ final class Ordered {
         }
     }
 
-    private static <R> R get(Future<R> f) {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error err) throw err;
-            throw new IllegalStateException(c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
 }
