@@ -6,9 +6,7 @@ import java.util.stream.Collectors;
 
 /**
  * The one list of {@link DataSource}s ({@code xbt data prepare NAME[:ARGUMENT]}) and {@link TextSource}s. To add a
- * source, put an instance in {@link #SOURCES} (or {@link #TEXT_SOURCES}); the entries made by
- * {@link #notYetImplemented} stand for the Debian-package importers of {@code dev.xbt.data.sources} until they
- * land, and are replaced by them.
+ * source, put an instance in {@link #SOURCES} (or {@link #TEXT_SOURCES}).
  */
 public final class DataSources {
     private static final List<DataSource> SOURCES = List.of(
@@ -62,48 +60,5 @@ public final class DataSources {
             String arg = colon < 0 ? null : spec.substring(colon + 1);
             return new Spec(name, arg);
         }
-    }
-
-    /** A placeholder for a source that is planned: it is listed, and preparing it says it is not there yet. */
-    public static DataSource notYetImplemented(String name, String description, String debianPackage) {
-        return new DataSource() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public String description() {
-                return description + " (not yet implemented)";
-            }
-
-            @Override
-            public void prepare(ManifestWriter out, PrepareOptions opts) {
-                throw new DataSourceException(name + ": this data source is not yet implemented in this build (it"
-                        + " will read the Debian package " + debianPackage + "; "
-                        + DebianPackages.installCommand(debianPackage) + ")");
-            }
-        };
-    }
-
-    /** A placeholder text source, like {@link #notYetImplemented}. */
-    public static TextSource notYetImplementedText(String name, String description, String debianPackage) {
-        return new TextSource() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public String description() {
-                return description + " (not yet implemented)";
-            }
-
-            @Override
-            public List<String> texts() {
-                throw new DataSourceException(name + ": this text source is not yet implemented in this build (it will"
-                        + " read the Debian package " + debianPackage + ")");
-            }
-        };
     }
 }
