@@ -147,11 +147,11 @@ public final class KernelHarness {
     }
 
     private int[] rowWorkGroups() {
-        return be instanceof OpenClBackend ? new int[] {32, 64, 128, 256} : new int[] {0};
+        return be instanceof PortableBackend ? new int[] {32, 64, 128, 256} : new int[] {0};
     }
 
     private void setRowWorkGroup(int wg) {
-        if (be instanceof OpenClBackend cl && wg > 0) cl.limitRowWorkGroup(wg);
+        if (be instanceof PortableBackend pb && wg > 0) pb.limitRowWorkGroup(wg);
     }
 
     private static String wgName(int wg) {

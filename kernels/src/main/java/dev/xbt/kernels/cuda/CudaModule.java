@@ -1,6 +1,10 @@
 package dev.xbt.kernels.cuda;
 
 import dev.xbt.engine.EngineException;
+import dev.xbt.engine.backend.Buffer;
+import dev.xbt.kernels.KernelSignature;
+import dev.xbt.kernels.PortableKernels;
+import dev.xbt.kernels.PortableLaunch;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
@@ -8,7 +12,9 @@ import jcuda.driver.CUstream;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,108 +24,112 @@ import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
 /**
- * The PTX modules shipped as resources (built by scripts/build-cuda-ptx from kernels/src/main/cuda),
- * loaded once with cuModuleLoadData (the driver JIT-compiles them for the chip), and their functions,
- * each looked up once. {@link Launch} collects one launch's arguments in the order of the kernel's
- * parameters.
+ * The PTX modules shipped as resources, built by scripts/build-cuda-ptx: one per portable source
+ * ({@link PortableKernels#SOURCES}, NAME.cl to NAME.ptx) and one per CUDA-only source
+ * (kernels/src/main/cuda/NAME.cu). Loaded once with cuModuleLoadData (the driver JIT-compiles them
+ * for the chip), every function looked up once. {@link Launch} passes a launch's arguments to
+ * cuLaunchKernel.
  */
 final class CudaModule {
-    static final String[] MODULES = {"ops", "gemm"};
+    /** The CUDA-only sources under kernels/src/main/cuda. */
+    static final List<String> CUDA_ONLY_SOURCES = List.of("mma_gemm");
+
+    /** Every PTX module's name, portable ones first. */
+    static List<String> moduleNames() {
+        List<String> names = new ArrayList<>();
+        for (String s : PortableKernels.SOURCES) names.add(s.substring(0, s.length() - ".cl".length()));
+        names.addAll(CUDA_ONLY_SOURCES);
+        return names;
+    }
 
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final List<CUmodule> modules = new ArrayList<>();
 
     CudaModule() {
-        for (String name : MODULES) {
-            String resource = name + ".ptx";
-            byte[] ptx;
-            try (InputStream in = CudaModule.class.getResourceAsStream(resource)) {
-                if (in == null) throw new EngineException("cuda: PTX resource " + resource + " is missing from the jar");
-                byte[] body = in.readAllBytes();
-                ptx = new byte[body.length + 1]; // cuModuleLoadData wants a NUL-terminated image
-                System.arraycopy(body, 0, ptx, 0, body.length);
-            } catch (IOException e) {
-                throw new EngineException("cuda: cannot read " + resource + ": " + e.getMessage());
-            }
+        for (String name : moduleNames()) {
+            String text = ptx(name);
+            byte[] body = text.getBytes(StandardCharsets.US_ASCII);
+            byte[] image = Arrays.copyOf(body, body.length + 1); // cuModuleLoadData wants a NUL-terminated image
             CUmodule m = new CUmodule();
-            cuModuleLoadData(m, ptx);
+            cuModuleLoadData(m, image);
             modules.add(m);
-            for (String fn : entryPoints(new String(ptx, 0, ptx.length - 1, java.nio.charset.StandardCharsets.US_ASCII))) {
+            for (String fn : entryPoints(text)) {
                 CUfunction f = new CUfunction();
                 cuModuleGetFunction(f, m, fn);
-                functions.put(fn, f);
+                if (functions.put(fn, f) != null) throw new EngineException("cuda: kernel " + fn + " is in two PTX modules");
             }
+        }
+    }
+
+    /** The text of module {@code name}'s PTX resource. */
+    static String ptx(String name) {
+        String resource = name + ".ptx";
+        try (InputStream in = CudaModule.class.getResourceAsStream(resource)) {
+            if (in == null) throw new EngineException("cuda: PTX resource " + resource + " is missing from the jar");
+            return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new EngineException("cuda: cannot read " + resource + ": " + e.getMessage());
         }
     }
 
     /** Names of the .entry functions of a PTX text. */
     static List<String> entryPoints(String ptx) {
-        List<String> names = new ArrayList<>();
-        for (String line : ptx.split("\n")) {
-            String l = line.strip();
-            int at = l.indexOf(".entry ");
-            if (at < 0) continue;
-            String rest = l.substring(at + 7).strip();
-            int end = 0;
-            while (end < rest.length() && (Character.isLetterOrDigit(rest.charAt(end)) || rest.charAt(end) == '_')) end++;
-            names.add(rest.substring(0, end));
-        }
-        return names;
+        return new ArrayList<>(PtxSignatures.parse(ptx).keySet());
     }
 
-    CUfunction function(String name) {
-        CUfunction f = functions.get(name);
-        if (f == null) throw new EngineException("cuda: no kernel " + name + " in the PTX modules");
-        return f;
+    Launch launch(KernelSignature signature, CUstream stream) {
+        CUfunction f = functions.get(signature.name());
+        if (f == null) throw new EngineException("cuda: no kernel " + signature.name() + " in the PTX modules");
+        return new Launch(signature, f, stream);
     }
 
-    Launch launch(String kernel) {
-        return new Launch(function(kernel));
-    }
-
-    /** One kernel launch: arguments in parameter order, then {@link #run}. */
-    static final class Launch {
+    /** One kernel launch: each argument as a JCuda pointer to its value, in parameter order. */
+    static final class Launch extends PortableLaunch {
         private final CUfunction function;
-        private final List<Pointer> args = new ArrayList<>(16);
+        private final CUstream stream;
+        private final List<Pointer> args = new ArrayList<>(24);
 
-        Launch(CUfunction function) {
+        Launch(KernelSignature signature, CUfunction function, CUstream stream) {
+            super(signature);
             this.function = function;
+            this.stream = stream;
         }
 
-        Launch i(int v) {
+        @Override
+        protected void putInt(int v) {
             args.add(Pointer.to(new int[] {v}));
-            return this;
         }
 
-        Launch l(long v) {
-            args.add(Pointer.to(new long[] {v}));
-            return this;
-        }
-
-        Launch f(float v) {
+        @Override
+        protected void putFloat(float v) {
             args.add(Pointer.to(new float[] {v}));
-            return this;
         }
 
-        /** A buffer's device address; null passes a null pointer (an output that is not wanted). */
-        Launch p(CudaBuffer b) {
-            return l(b == null ? 0L : b.address());
+        @Override
+        protected void putLong(long v) {
+            args.add(Pointer.to(new long[] {v}));
         }
 
-        /** A struct passed by value, as its int fields in order. */
-        Launch struct(int[] fields) {
-            args.add(Pointer.to(fields));
-            return this;
+        @Override
+        protected void putAddress(long deviceAddress) {
+            putLong(deviceAddress);
         }
 
-        void run(CUstream stream, int gridX, int gridY, int gridZ, int block, int sharedBytes) {
-            run(stream, gridX, gridY, gridZ, block, 1, sharedBytes);
+        /** The address of the buffer's element 0 and {@code extra} as the offset (element 0 already includes the slice's). */
+        @Override
+        protected void putBuffer(Buffer b, long extra) {
+            putLong(CudaBackend.c(b).address());
+            putInt(Math.toIntExact(extra));
         }
 
-        void run(CUstream stream, int gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes) {
-            if (gridX <= 0 || gridY <= 0 || gridZ <= 0) return; // nothing to do
-            cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, 1, sharedBytes, stream,
-                    Pointer.to(args.toArray(new Pointer[0])), null);
+        @Override
+        protected void putPointer(Buffer b) {
+            putLong(CudaBackend.c(b).address());
+        }
+
+        @Override
+        protected void submit(int gx, int gy, int gz, int lx, int ly) {
+            cuLaunchKernel(function, gx, gy, gz, lx, ly, 1, 0, stream, Pointer.to(args.toArray(new Pointer[0])), null);
         }
     }
 }

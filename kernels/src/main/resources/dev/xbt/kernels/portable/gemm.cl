@@ -12,12 +12,15 @@
 #define XBT_GEMM_TM (XBT_GEMM_WG * XBT_GEMM_R)
 #define XBT_GEMM_TN (XBT_GEMM_WG * XBT_GEMM_R)
 #define XBT_GEMM_TK 16
+#define XBT_GEMM_PAD 4
 
 KERNEL void xbt_gemm(int transA, int transB, int m, int n, int k, float alpha,
                      GLOBAL const float *a, int aOff, int strideA, GLOBAL const float *b, int bOff, int strideB,
                      float beta, GLOBAL float *c, int cOff, int strideC, int batchBase) {
-    LOCAL float as[XBT_GEMM_TK][XBT_GEMM_TM];
-    LOCAL float bs[XBT_GEMM_TK][XBT_GEMM_TN];
+    /* Rows padded by XBT_GEMM_PAD: the tile loads of a non-transposed A write down a column, which
+     * would otherwise hit one local-memory bank (CUDA shared memory) 16 times. */
+    LOCAL float as[XBT_GEMM_TK][XBT_GEMM_TM + XBT_GEMM_PAD];
+    LOCAL float bs[XBT_GEMM_TK][XBT_GEMM_TN + XBT_GEMM_PAD];
     int p = batchBase + GROUP_Z;
     GLOBAL const float *ap = a + aOff + p * strideA;
     GLOBAL const float *bp = b + bOff + p * strideB;

@@ -55,23 +55,27 @@ KERNEL void xbt_layer_norm_backward_x(int rows, int n, GLOBAL const float *x, in
     }
 }
 
-/* gradGamma[j] += sum over rows of gradOut * xhat; gradBeta[j] += sum of gradOut: one work-item
- * per column j. Each output is skipped when its flag is 0. */
-KERNEL void xbt_layer_norm_backward_params(int rows, int n, GLOBAL const float *x, int xOff,
+/* Column sums over the rows of chunk c = GROUP_Y, [c * chunkRows, min(rows, (c + 1) * chunkRows)):
+ * gradGamma[c * n + j] += sum of gradOut * xhat, gradBeta[c * n + j] += sum of gradOut. One
+ * work-item per column j (GLOBAL_X); groups (ceil(n / LSIZE_X), chunks). With one chunk this adds
+ * straight into the gradients; with several the host sums the chunk rows afterwards, so that a
+ * GPU has chunks * n work-items instead of n walking every row. A want flag of 0 skips that output. */
+KERNEL void xbt_layer_norm_backward_params(int rows, int n, int chunkRows, GLOBAL const float *x, int xOff,
                                            GLOBAL const float *mean, int meanOff, GLOBAL const float *rstd, int rstdOff,
                                            GLOBAL const float *gradOut, int goOff,
                                            int wantGamma, GLOBAL float *gradGamma, int ggOff,
                                            int wantBeta, GLOBAL float *gradBeta, int gbOff) {
-    int j = GLOBAL_X;
+    int j = GLOBAL_X, c = GROUP_Y;
     if (j >= n) return;
+    int r0 = c * chunkRows, r1 = min(rows, r0 + chunkRows);
     float gg = 0.0f, ggc = 0.0f, gb = 0.0f, gbc = 0.0f;
-    for (int r = 0; r < rows; r++) {
+    for (int r = r0; r < r1; r++) {
         float g = gradOut[goOff + r * n + j];
         xbt_sum_add(&gg, &ggc, g * ((x[xOff + r * n + j] - mean[meanOff + r]) * rstd[rstdOff + r]));
         xbt_sum_add(&gb, &gbc, g);
     }
-    if (wantGamma) gradGamma[ggOff + j] += gg + ggc;
-    if (wantBeta) gradBeta[gbOff + j] += gb + gbc;
+    if (wantGamma) gradGamma[ggOff + c * n + j] += gg + ggc;
+    if (wantBeta) gradBeta[gbOff + c * n + j] += gb + gbc;
 }
 
 /* log-sum-exp of one row, shared by the softmax and cross-entropy kernels. */

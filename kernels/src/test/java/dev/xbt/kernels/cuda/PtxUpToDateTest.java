@@ -8,18 +8,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The committed PTX is what the CUDA sources compile to (scripts/build-cuda-ptx). Runs where nvcc of
- * the version that wrote the committed files is present; skipped, with the reason, elsewhere (CI).
+ * The committed PTX is what the sources compile to: scripts/build-cuda-ptx (the one place that says
+ * how) writes fresh PTX of every portable and CUDA-only source to a temporary folder, which must
+ * equal the committed files, name for name. Runs where nvcc of the version that wrote the committed
+ * files is present; skipped, with the reason, elsewhere (CI).
  */
 class PtxUpToDateTest {
-    private static final Path SOURCES = Path.of("src/main/cuda");
+    private static final Path SCRIPT = Path.of("../scripts/build-cuda-ptx");
     private static final Path PTX = Path.of("src/main/resources/dev/xbt/kernels/cuda");
 
     static Path nvcc() {
@@ -35,31 +40,31 @@ class PtxUpToDateTest {
         return text.lines().filter(l -> l.contains("Cuda compilation tools")).findFirst().orElse("").replaceFirst("^// ?", "").strip();
     }
 
+    private static Set<String> ptxNames(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".ptx")).collect(Collectors.toCollection(TreeSet::new));
+        }
+    }
+
     @Test
     void committedPtxMatchesTheSources() throws IOException, InterruptedException {
         Path nvcc = nvcc();
         Assumptions.assumeTrue(nvcc != null, "no nvcc here: the committed PTX is used as it is");
         Path tmp = Files.createTempDirectory("xbt-ptx");
         try {
-            List<Path> sources;
-            try (Stream<Path> s = Files.list(SOURCES)) {
-                sources = s.filter(p -> p.toString().endsWith(".cu")).sorted().toList();
-            }
-            assertTrue(sources.size() >= 2, "sources: " + sources);
-            for (Path cu : sources) {
-                String name = cu.getFileName().toString().replace(".cu", "");
-                Path committed = PTX.resolve(name + ".ptx"), fresh = tmp.resolve(name + ".ptx");
-                assertTrue(Files.exists(committed), committed + " missing: run scripts/build-cuda-ptx");
-                // As the script does: from the sources' folder, no line info, so the output depends on source and nvcc only.
-                Process p = new ProcessBuilder(nvcc.toString(), "-ptx", "-arch=sm_80", "-o", fresh.toAbsolutePath().toString(), name + ".cu")
-                        .directory(SOURCES.toFile()).redirectErrorStream(true).start();
-                String log = new String(p.getInputStream().readAllBytes());
-                assertTrue(p.waitFor(5, TimeUnit.MINUTES), "nvcc did not finish");
-                assertEquals(0, p.exitValue(), "nvcc failed on " + cu + ":\n" + log);
-                String want = Files.readString(committed), got = Files.readString(fresh);
+            ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), "--out", tmp.toAbsolutePath().toString())
+                    .redirectErrorStream(true);
+            pb.environment().put("NVCC", nvcc.toString());
+            Process p = pb.start();
+            String log = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(10, TimeUnit.MINUTES), "build-cuda-ptx did not finish");
+            assertEquals(0, p.exitValue(), "build-cuda-ptx failed:\n" + log);
+            assertEquals(ptxNames(tmp), ptxNames(PTX), "PTX files written vs committed: run scripts/build-cuda-ptx");
+            for (String name : ptxNames(tmp)) {
+                String want = Files.readString(PTX.resolve(name)), got = Files.readString(tmp.resolve(name));
                 Assumptions.assumeTrue(release(want).equals(release(got)), "committed PTX was written by '" + release(want)
                         + "', nvcc here is '" + release(got) + "'");
-                assertTrue(want.equals(got), name + ".ptx is stale: run scripts/build-cuda-ptx and commit the result");
+                assertTrue(want.equals(got), name + " is stale: run scripts/build-cuda-ptx and commit the result");
             }
         } finally {
             try (Stream<Path> s = Files.list(tmp)) {

@@ -281,6 +281,44 @@ class OpenClKernelTest {
         }
     }
 
+    /**
+     * Column sums over many rows with few outputs take the chunked path (chunks of 64 rows, then the
+     * chunks): bias gradients and layer-norm parameter gradients, with and without a ragged tail,
+     * against the scalar reference; the gradients accumulate into what the buffers held.
+     */
+    @Test
+    void chunkedColumnSumsAgreeWithTheReference() {
+        OpenClBackend be = OpenClTesting.backend();
+        Backend ref = Backends.get("scalar");
+        int n = 24;
+        for (int rows : new int[] {127, 128, 1000, 1024}) {
+            float[] x = normal(rows, rows * n), g = normal(rows + 1, rows * n), gamma = normal(rows + 2, n), start = normal(rows + 3, n);
+            float[][] want = columnResults(ref, x, g, gamma, start, rows, n), got = columnResults(be, x, g, gamma, start, rows, n);
+            for (int o = 0; o < want.length; o++) {
+                double[] w = new double[want[o].length], sc = new double[w.length];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = want[o][i];
+                    sc[i] = 1 + Math.sqrt(rows);
+                }
+                assertClose("column output " + o + " rows=" + rows, w, got[o], sc, 1e-5);
+            }
+        }
+    }
+
+    /** Column sum and max over rows, and layer-norm gamma/beta gradients added to {@code start}. */
+    private static float[][] columnResults(Backend b, float[] x, float[] g, float[] gamma, float[] start, int rows, int n) {
+        Buffer X = b.upload(x, 0, x.length), G = b.upload(g, 0, g.length);
+        Buffer sum = b.allocate(n), max = b.allocate(n);
+        b.reduce(ReduceOp.SUM, X, 1, rows, n, sum);
+        b.reduce(ReduceOp.MAX, X, 1, rows, n, max);
+        Buffer mean = b.allocate(rows), rstd = b.allocate(rows), y = b.allocate(x.length);
+        b.layerNorm(X, b.upload(gamma, 0, n), b.upload(start, 0, n), rows, n, 1e-5f, y, mean, rstd);
+        Buffer dg = b.upload(start, 0, n), db = b.upload(start, 0, n), dbOnly = b.upload(start, 0, n);
+        b.layerNormBackward(X, b.upload(gamma, 0, n), mean, rstd, G, rows, n, null, dg, db);
+        b.layerNormBackward(X, b.upload(gamma, 0, n), mean, rstd, G, rows, n, null, null, dbOnly);
+        return new float[][] {down(b, sum), down(b, max), down(b, dg), down(b, db), down(b, dbOnly)};
+    }
+
     /** Row sums, layer norm (+ backward), softmax (+ backward), log-softmax, cross-entropy on one backend. */
     private static float[][] rowResults(Backend b, float[] x, float[] gamma, float[] beta, float[] g, int[] targets, int rows, int n) {
         Buffer X = b.upload(x, 0, x.length), G = b.upload(g, 0, g.length);

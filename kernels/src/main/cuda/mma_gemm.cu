@@ -1,8 +1,11 @@
-// Our own matrix products for the CUDA backend (the path used when cuBLAS is absent or not wanted):
-//   xbt_gemm_f32   FP32 on the CUDA cores, 64×64 tiles, 4×4 results per thread (the default: parity)
-//   xbt_gemm_tf32  tensor cores, mma.sync m16n8k8 TF32 inputs, FP32 accumulation (opt-in)
-//   xbt_gemm_bf16  tensor cores, mma.sync m16n8k16 BF16 inputs, FP32 accumulation (opt-in)
-// All three compute, row-major, for every batch p:
+// The CUDA backend's only kernels of its own: tensor-core matrix products, for when cuBLAS is absent
+// or not wanted and -Dxbt.cuda.precision asks for tensor-core arithmetic:
+//   xbt_gemm_tf32  mma.sync m16n8k8 TF32 inputs, FP32 accumulation
+//   xbt_gemm_bf16  mma.sync m16n8k16 BF16 inputs, FP32 accumulation
+// They stay CUDA-only because mma.sync (inline PTX, warp-level fragments) and the TF32/BF16
+// conversions have no OpenCL C spelling. Every other kernel, the FP32 GEMM (gemm.cl) included, is a
+// portable source under src/main/resources/dev/xbt/kernels/portable, compiled to PTX by the same
+// script (scripts/build-cuda-ptx). Both compute, row-major, for every batch p:
 //   C[p] = alpha · op(A[p]) · op(B[p]) + beta · C[p]   (beta == 0: C is not read, NaN in C vanishes)
 // with op(A) m×k (stored k×m when transA), op(B) k×n (stored n×k when transB) and element strides
 // between batches (0 shares one matrix). Batches run over gridDim.z, looping when there are more.
@@ -24,59 +27,6 @@ __device__ __forceinline__ void store_c(float* c, int m, int n, int i, int j, fl
     if (i >= m || j >= n) return;
     size_t e = (size_t)i * n + j;
     c[e] = beta == 0.f ? alpha * acc : fmaf(alpha, acc, beta * c[e]);
-}
-
-// ------------------------------------------------------------------------------- FP32 (CUDA cores)
-
-#define F_TILE 64
-#define F_BK 16
-
-// blockDim (16, 16); block (bx, by, z) computes C rows by·64.., columns bx·64.. of batch z.
-extern "C" __global__ void __launch_bounds__(256) xbt_gemm_f32(int batch, int transA, int transB, int m, int n, int k,
-                                                               float alpha, const float* a, long long strideA,
-                                                               const float* b, long long strideB, float beta,
-                                                               float* c, long long strideC) {
-    __shared__ float As[F_BK][F_TILE + 4];  // As[l][i]
-    __shared__ float Bs[F_BK][F_TILE + 4];  // Bs[l][j]
-    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
-    int i0 = blockIdx.y * F_TILE, j0 = blockIdx.x * F_TILE;
-    for (int p = blockIdx.z; p < batch; p += gridDim.z) {
-        const float* A = a + p * strideA;
-        const float* B = b + p * strideB;
-        float* C = c + p * strideC;
-        float acc[4][4] = {};
-        for (int l0 = 0; l0 < k; l0 += F_BK) {
-            // 1024 elements of each tile, 4 per thread, in the order that keeps global reads contiguous.
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                int e = tid + 256 * r;
-                int ii, ll;
-                if (transA) { ll = e / F_TILE; ii = e % F_TILE; } else { ii = e / F_BK; ll = e % F_BK; }
-                As[ll][ii] = load_a(A, transA, m, k, i0 + ii, l0 + ll);
-                int jj, lb;
-                if (transB) { jj = e / F_BK; lb = e % F_BK; } else { lb = e / F_TILE; jj = e % F_TILE; }
-                Bs[lb][jj] = load_b(B, transB, k, n, l0 + lb, j0 + jj);
-            }
-            __syncthreads();
-#pragma unroll
-            for (int l = 0; l < F_BK; l++) {
-                float av[4], bv[4];
-#pragma unroll
-                for (int r = 0; r < 4; r++) av[r] = As[l][ty + 16 * r];
-#pragma unroll
-                for (int q = 0; q < 4; q++) bv[q] = Bs[l][tx + 16 * q];
-#pragma unroll
-                for (int r = 0; r < 4; r++)
-#pragma unroll
-                    for (int q = 0; q < 4; q++) acc[r][q] = fmaf(av[r], bv[q], acc[r][q]);
-            }
-            __syncthreads();
-        }
-#pragma unroll
-        for (int r = 0; r < 4; r++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) store_c(C, m, n, i0 + ty + 16 * r, j0 + tx + 16 * q, alpha, acc[r][q], beta);
-    }
 }
 
 // ------------------------------------------------------------------------------- tensor cores
