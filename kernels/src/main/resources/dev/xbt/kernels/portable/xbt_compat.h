@@ -1,7 +1,7 @@
 /*
  * xbt_compat.h: the few names that differ between OpenCL C and CUDA C, so that each portable
  * kernel is written once. Every portable source is compiled with this header in front of it:
- * the OpenCL backend prepends it (and xbt_util.h) to the program text at run time; build-ptx
+ * the OpenCL backend prepends it (and xbt_util.h) to the program text at run time; scripts/build-cuda-ptx
  * passes it to nvcc with -include. Kernel files therefore never #include it themselves.
  *
  * Kernel code uses the CUDA spellings of the float math functions (expf, logf, fmaf, ...);
