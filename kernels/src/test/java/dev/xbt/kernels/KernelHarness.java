@@ -90,18 +90,6 @@ public final class KernelHarness {
         return x;
     }
 
-    private static float[] down(Backend b, Buffer... bufs) {
-        int n = 0;
-        for (Buffer x : bufs) n += (int) x.length();
-        float[] all = new float[n];
-        int off = 0;
-        for (Buffer x : bufs) {
-            b.download(x, all, off);
-            off += (int) x.length();
-        }
-        return all;
-    }
-
     /** Runs {@code fn} on the backend under test and on the reference; prints the worst error relative to 1 + |reference|. */
     private void check(String kernel, String config, double tol, Function<Backend, float[]> fn) {
         float[] got = fn.apply(be), want = fn.apply(ref);
@@ -184,7 +172,7 @@ public final class KernelHarness {
             Buffer a = b.allocate(1000), c = b.allocate(1000);
             b.fill(a, 2.5f);
             b.copy(up(b, x), c);
-            return down(b, a, c);
+            return KernelCheck.read(b, a, c);
         });
         int n = 16 << 20;
         Buffer a = be.allocate(n), c = be.allocate(n);
@@ -198,7 +186,7 @@ public final class KernelHarness {
             check("binary " + op.name().toLowerCase(Locale.ROOT), "broadcast [7,13,5]+[13,5]", 1e-6, b -> {
                 Buffer o = b.allocate(x.length);
                 b.binary(op, new int[] {7, 13, 5}, up(b, x), new int[] {65, 5, 1}, up(b, y), new int[] {0, 5, 1}, o);
-                return down(b, o);
+                return KernelCheck.read(b, o);
             });
         }
         check("binary add", "6-D, host loops", 1e-6, b -> {
@@ -206,7 +194,7 @@ public final class KernelHarness {
             Buffer o = b.allocate(z.length);
             b.binary(BinaryOp.ADD, new int[] {2, 3, 2, 3, 2, 3}, up(b, z), new int[] {108, 36, 18, 6, 3, 1},
                     up(b, w), new int[] {0, 9, 0, 3, 0, 1}, o);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         int rows = 4096, n = 768;
         Buffer a = be.allocate((long) rows * n), bias = be.allocate(n), o = be.allocate((long) rows * n);
@@ -226,7 +214,7 @@ public final class KernelHarness {
                 Buffer X = up(b, in);
                 b.unary(op, X, o);
                 b.unaryBackward(op, X, up(b, g), gi);
-                return down(b, o, gi);
+                return KernelCheck.read(b, o, gi);
             });
         }
         int n = 8 << 20;
@@ -240,7 +228,7 @@ public final class KernelHarness {
         check("affine", "1-D", 1e-6, b -> {
             Buffer o = b.allocate(x.length);
             b.affine(up(b, x), 1.5f, -0.25f, o);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         int n = 16 << 20;
         Buffer a = be.allocate(n), o = be.allocate(n);
@@ -253,12 +241,12 @@ public final class KernelHarness {
             Buffer o = b.allocate(x.length);
             // [2,77,8,64] -> [2,8,77,64]
             b.stridedCopy(new int[] {2, 8, 77, 64}, up(b, x), new int[] {77 * 512, 64, 512, 1}, o, new int[] {8 * 77 * 64, 77 * 64, 64, 1}, false);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         check("stridedCopy", "accumulate, dst stride 0", 1e-5, b -> {
             Buffer o = up(b, Arrays.copyOf(acc, 77 * 64));
             b.stridedCopy(new int[] {2, 77, 8, 64}, up(b, x), new int[] {77 * 512, 512, 64, 1}, o, new int[] {0, 64, 0, 1}, true);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         int r = 768, c = 3072;
         Buffer a = be.allocate((long) r * c), o = be.allocate((long) r * c);
@@ -274,7 +262,7 @@ public final class KernelHarness {
                     if (b == be) setRowWorkGroup(wg);
                     Buffer o = b.allocate(37);
                     b.reduce(op, up(b, x), 37, 1000, 1, o);
-                    return down(b, o);
+                    return KernelCheck.read(b, o);
                 });
             }
         }
@@ -282,13 +270,13 @@ public final class KernelHarness {
         check("reduce cols sum", "1 item per column", 1e-5, b -> {
             Buffer o = b.allocate(37 * 10);
             b.reduce(ReduceOp.SUM, up(b, x), 1, 100, 370, o);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         check("reduceMaxBackward", "1 item per column", 0, b -> {
             Buffer X = up(b, x), m = b.allocate(370), gi = b.allocate(x.length);
             b.reduce(ReduceOp.MAX, X, 1, 100, 370, m);
             b.reduceMaxBackward(X, m, up(b, normal(14, 370, 1)), 1, 100, 370, gi);
-            return down(b, gi);
+            return KernelCheck.read(b, gi);
         });
         int rows = 4096, n = 768;
         Buffer a = be.allocate((long) rows * n), o = be.allocate(Math.max(rows, n));
@@ -306,7 +294,7 @@ public final class KernelHarness {
             Buffer o = b.allocate(300 * w), t = up(b, table);
             b.gatherRows(t, w, ids, o);
             b.scatterAddRows(up(b, src), w, ids, t);
-            return down(b, o, t);
+            return KernelCheck.read(b, o, t);
         });
         int[] tokens = new int[4 * 77];
         for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(49408);
@@ -325,7 +313,7 @@ public final class KernelHarness {
                 b.layerNorm(X, G, up(b, beta), rows, n, 1e-5f, o, m, rs);
                 Buffer dx = b.allocate(x.length), dg = b.allocate(n), db = b.allocate(n);
                 b.layerNormBackward(X, G, m, rs, up(b, g), rows, n, dx, dg, db);
-                return down(b, o, m, rs, dx, dg, db);
+                return KernelCheck.read(b, o, m, rs, dx, dg, db);
             });
         }
         setRowWorkGroup(256);
@@ -347,7 +335,7 @@ public final class KernelHarness {
                     Buffer o = b.allocate(x.length), gi = b.allocate(x.length);
                     b.softmax(up(b, x), rows, n, log, o);
                     b.softmaxBackward(o, up(b, g), rows, n, log, gi);
-                    return down(b, o, gi);
+                    return KernelCheck.read(b, o, gi);
                 });
             }
         }
@@ -368,7 +356,7 @@ public final class KernelHarness {
                 Buffer X = up(b, x), loss = b.allocate(rows), lse = b.allocate(rows), gi = b.allocate(x.length);
                 b.crossEntropy(X, rows, n, t, loss, lse);
                 b.crossEntropyBackward(X, lse, t, up(b, gl), rows, n, gi);
-                return down(b, loss, lse, gi);
+                return KernelCheck.read(b, loss, lse, gi);
             });
         }
         setRowWorkGroup(256);
@@ -386,7 +374,7 @@ public final class KernelHarness {
                             gv = b.allocate(q.length);
                     b.attention(bh, t, t, d, 0.125f, Q, K, V, M, 2, causal, o, lse);
                     b.attentionBackward(bh, t, t, d, 0.125f, Q, K, V, M, 2, causal, o, lse, up(b, g), gq, gk, gv);
-                    return down(b, o, lse, gq, gk, gv);
+                    return KernelCheck.read(b, o, lse, gq, gk, gv);
                 });
             }
         }
@@ -407,7 +395,7 @@ public final class KernelHarness {
                 check("gemm " + (ta ? "T" : "N") + (tb ? "T" : "N"), "67x129x65 batch 2", 1e-4, b -> {
                     Buffer C = up(b, c);
                     b.gemm(2, ta, tb, m, n, k, 0.5f, up(b, a), (long) m * k, up(b, bm), 0, 0.25f, C, (long) m * n);
-                    return down(b, C);
+                    return KernelCheck.read(b, C);
                 });
             }
         }
@@ -415,7 +403,7 @@ public final class KernelHarness {
             Buffer C = up(b, normal(35, m * n, 1));
             b.gemm(3, false, false, m, n, k, 1f, up(b, normal(36, 3 * m * k, 1)), (long) m * k, up(b, normal(37, 3 * k * n, 1)),
                     (long) k * n, 1f, C, 0);
-            return down(b, C);
+            return KernelCheck.read(b, C);
         });
         int M = 512, N = 3072, K = 768;
         Buffer A = be.upload(normal(38, M * K, 1), 0, M * K), B = be.upload(normal(39, K * N, 1), 0, K * N), C = be.allocate((long) M * N);
@@ -429,7 +417,7 @@ public final class KernelHarness {
         check("dropout", "p=0.3 (Rng.uniform)", 1e-6, b -> {
             Buffer o = b.allocate(x.length);
             b.dropout(up(b, x), 0.3f, 1234567L, o);
-            return down(b, o);
+            return KernelCheck.read(b, o);
         });
         int n = 16 << 20;
         Buffer a = be.allocate(n), o = be.allocate(n);
@@ -441,12 +429,12 @@ public final class KernelHarness {
         check("adamw", "1-D", 1e-5, b -> {
             Buffer P = up(b, p), M = up(b, m), V = up(b, v);
             b.adamw(P, up(b, g), M, V, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.19f, 0.002f);
-            return down(b, P, M, V);
+            return KernelCheck.read(b, P, M, V);
         });
         check("sgd", "nesterov", 1e-5, b -> {
             Buffer P = up(b, p), M = up(b, m);
             b.sgd(P, up(b, g), M, 1e-2f, 0.9f, 0.01f, true);
-            return down(b, P, M);
+            return KernelCheck.read(b, P, M);
         });
         int n = 16 << 20;
         Buffer P = be.allocate(n), G = be.allocate(n), M = be.allocate(n), V = be.allocate(n);
