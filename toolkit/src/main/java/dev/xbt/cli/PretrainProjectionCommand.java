@@ -1,9 +1,9 @@
 package dev.xbt.cli;
 
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.train.RunDirectory;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.train.Trainer;
-import dev.xbt.xbt.Embedder;
 import dev.xbt.xbt.ProjectionPretraining;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
@@ -42,7 +42,7 @@ final class PretrainProjectionCommand implements Runnable {
         if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
         TrainConfig c = settings.resolve();
         XbtConfig.validate(c);
-        Embedder old = Embedder.load(Path.of(c.getString("old"))), neu = Embedder.load(Path.of(c.getString("new")));
+        DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
         RunDirectory dir = RunDirectory.open(run, resume, force, ProjectionPretraining.outputs());
         Trainer.Result r = ProjectionPretraining.train(c, old, neu, dir, XbtSettings.progress(c));
         System.out.printf(Locale.ROOT, "pretrain-projection: %d steps in %.1f s, last loss %.4f -> %s%n", r.step(), r.stepSeconds(),

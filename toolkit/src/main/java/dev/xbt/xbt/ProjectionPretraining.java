@@ -1,6 +1,7 @@
 package dev.xbt.xbt;
 
 import dev.xbt.data.Manifest;
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.data.TextCorpus;
 import dev.xbt.engine.Nn;
 import dev.xbt.engine.Ops;
@@ -23,7 +24,7 @@ import java.util.Set;
 
 /**
  * Stage 1 of XBT, text only: for each caption of the training split, z_old and z_new from the frozen text encoders
- * (cached on disk, so the old model runs over the corpus once), and ψ trained so that ψ(z_new + ε), ε Gaussian of
+ * (cached on disk by {@link DatasetEncoder}, so the old model runs over the corpus once), and ψ trained so that ψ(z_new + ε), ε Gaussian of
  * variance {@code stage1.noise_var} and re-normalised, matches z_old (cosine or MSE) plus an InfoNCE term against
  * the batch's z_old. The noise widens what ψ accepts around the text embeddings so that it also serves the new
  * model's image embeddings, which lie near, not on, its text embeddings.
@@ -48,23 +49,23 @@ public final class ProjectionPretraining {
         return texts;
     }
 
-    static Path cacheDir(TrainConfig c) {
-        return Path.of(c.getString("data.dir")).resolve(Manifest.CACHE_DIR).resolve("xbt");
+    /** The text embeddings [texts, dim] of {@code model}, cached in the data set's embedding cache. */
+    static float[] embedTexts(TrainConfig c, DatasetEncoder model, List<String> texts) {
+        return model.encodeTexts(Manifest.read(Path.of(c.getString("data.dir"))), texts);
     }
 
     /** Trains ψ in {@code run}; writes {@value #PROJECTION_FILE} with both models' contracts. */
-    public static Trainer.Result train(TrainConfig c, Embedder old, Embedder neu, RunDirectory run, TrainProgress progress) {
+    public static Trainer.Result train(TrainConfig c, DatasetEncoder old, DatasetEncoder neu, RunDirectory run,
+                                       TrainProgress progress) {
         XbtConfig.validate(c);
         List<String> texts = corpus(c);
         progress.log(String.format(Locale.ROOT, "stage 1: embedding %d captions with the old and the new text encoders (cached)",
                 texts.size()));
-        float[] zOld = old.textsCached(texts, cacheDir(c));
-        float[] zNew = neu.textsCached(texts, cacheDir(c));
+        float[] zOld = embedTexts(c, old, texts);
+        float[] zNew = embedTexts(c, neu, texts);
         int dOld = old.dim(), dNew = neu.dim(), n = texts.size();
-        int hidden = c.getInt("projection.hidden") > 0 ? c.getInt("projection.hidden") : 4 * dOld;
         long seed = c.getLong("stage1.seed");
-        Rng rng = new Rng(seed);
-        Psi psi = new Psi(dNew, hidden, dOld, rng);
+        Projection psi = new Projection(XbtConfig.projection(c, dNew, dOld), new Rng(seed));
         ParameterSet params = ParameterSet.of(psi.parameters());
         AdamW opt = new AdamW(params, 0.9f, 0.999f, 1e-8f, 0f);
         long steps = c.getLong("stage1.steps");
@@ -109,8 +110,8 @@ public final class ProjectionPretraining {
             if (nceWeight > 0) loss = Ops.add(loss, Ops.scale(Contrastive.symmetricInfoNce(mapped, target, temperature), nceWeight));
             return loss;
         };
-        progress.log(String.format(Locale.ROOT, "stage 1: ψ %d -> %d -> %d (%,d parameters), %d steps of %d texts",
-                dNew, hidden, dOld, psi.parameterCount(), steps, batch));
+        progress.log(String.format(Locale.ROOT, "stage 1: ψ %s (%,d parameters), %d steps of %d texts",
+                psi.config().describe(), psi.parameterCount(), steps, batch));
         Trainer.Result r = new Trainer(run, params, opt, schedule, step)
                 .samplesPerStep(batch)
                 .gradClip(c.getDouble("train.grad_clip"))

@@ -155,7 +155,7 @@ class BaselinesTest {
         LinearMap proc = LinearMap.procrustes(train.fresh().captions(), train.old().captions(), 400, 8, 8);
         LinearMap ridge = LinearMap.ridge(train.fresh().captions(), train.old().captions(), 400, 8, 8, 1e-3);
         EncodedSet oldT = train.old(), newT = train.fresh();
-        CompatibilityReport rep = Compatibility.evaluate(oldT, newT, List.of(new RawMap(8, 8), proc, ridge));
+        CompatibilityReport rep = Compatibility.evaluateMaps("toy", oldT, newT, List.of(new RawMap(8, 8), proc, ridge));
         assertEquals(CompatibilityReport.GATE_FAILED, rep.gate("raw"), rep.table());
         assertEquals(0, rep.gate("procrustes"), rep.table());
         assertTrue(rep.method("procrustes").rsum() > rep.oldOld().rsum(), rep.table());
