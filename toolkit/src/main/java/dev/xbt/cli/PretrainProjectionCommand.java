@@ -17,7 +17,7 @@ import java.util.Locale;
 @Command(name = "pretrain-projection", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Stage 1 of XBT: train the projection ψ (new embedding space -> old) on the captions of the training "
                 + "split alone. Both text encoders are frozen and run once over the captions (cached under "
-                + "DATA/.cache/xbt/); ψ learns to map the new text embedding plus Gaussian noise onto the old one.",
+                + "DATA/.cache/embeddings/); ψ learns to map the new text embedding plus Gaussian noise onto the old one.",
                 "",
                 "The run directory gets config.yaml, metrics.jsonl, checkpoint.safetensors and projection.safetensors "
                         + "(ψ with both models' contracts, for 'xbt train-xbt'). A NaN stops training with the last good "

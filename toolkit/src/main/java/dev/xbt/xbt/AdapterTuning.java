@@ -121,6 +121,7 @@ public final class AdapterTuning {
                     (float) lr / 100);
             ClipTraining.DataStream data = new ClipTraining.DataStream(loader, new Rng(Rng.mix(seed ^ 0x64617461L)), batch);
             float consistency = (float) c.getDouble("stage2.consistency_weight");
+            XbtLoss.Stage2 stage2 = new XbtLoss.Stage2(temperature, consistency, XbtLoss.Alignment.COSINE);
             float[] oldImg = oldImages;
             Trainer.Step step = at -> {
                 BatchLoader.Batch b = data.next();
@@ -140,11 +141,11 @@ public final class AdapterTuning {
                     return Ops.add(Contrastive.symmetricInfoNce(img, tgt, temperature),
                             Contrastive.symmetricInfoNce(txt, oi, temperature));
                 }
-                Tensor loss = Contrastive.symmetricInfoNce(img, txt, temperature);
+                // With the text side frozen (no text adapters, ψ frozen) the consistency term is a constant: left out.
                 if (consistency > 0 && (textAdapted || !psi.parameters().get(0).frozen())) {
-                    loss = Ops.add(loss, Ops.scale(ProjectionPretraining.cosineDistance(txt, tgt), consistency));
+                    return XbtLoss.stage2(img, txt, tgt, stage2).total();
                 }
-                return loss;
+                return Contrastive.symmetricInfoNce(img, txt, temperature);
             };
             progress.log(String.format(Locale.ROOT, "%s: %s; %,d trainable parameters; %d steps of %d pairs", bct ? "bct" : "stage 2",
                     ac.summary(), params.parameters().stream().mapToLong(Parameter::size).sum(), steps, batch));

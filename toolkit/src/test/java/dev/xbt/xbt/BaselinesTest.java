@@ -182,7 +182,7 @@ class BaselinesTest {
     }
 
     @Test
-    void projectionMapIsPsi() {
+    void projectionMapIsTheProjection() {
         Projection psi = new Projection(ProjectionConfig.defaults(6, 4), new Rng(1));
         ProjectionTest.randomise(psi, 2);
         float[] x = gaussian(new Random(3), 3 * 6);
