@@ -1,7 +1,7 @@
 package dev.xbt.cli;
 
 import dev.xbt.train.TrainConfig;
-import dev.xbt.eval.CompatReport;
+import dev.xbt.eval.CompatibilityReport;
 import dev.xbt.xbt.Pipeline;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
@@ -54,7 +54,7 @@ final class DemoCommand implements Runnable {
             int rc = Main.run("data", "prepare", "shapes", "--count", "6000", "--seed", "0", "--out", data.toString());
             if (rc != 0) throw new IllegalStateException("preparing the shapes data set in " + data + " failed");
         }
-        CompatReport report = Pipeline.run(c, out, XbtSettings.progress(c), DataCommand.progress(), System.err::println);
+        CompatibilityReport report = Pipeline.run(c, out, XbtSettings.progress(c), DataCommand.progress(), System.err::println);
         System.out.print(report.table());
         System.out.printf(Locale.ROOT, "report: %s (%.0f s)%n", out.resolve(Pipeline.REPORT), (System.nanoTime() - t0) / 1e9);
     }

@@ -1,9 +1,9 @@
 package dev.xbt.cli;
 
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.xbt.CompatEvaluation;
-import dev.xbt.eval.CompatReport;
-import dev.xbt.xbt.Embedder;
+import dev.xbt.eval.CompatibilityReport;
 import dev.xbt.xbt.Pipeline;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
@@ -31,9 +31,6 @@ import java.util.concurrent.Callable;
                 "Exit codes: 0 done, 2 bad input, 3 the --gate method is incompatible in some cell.",
                 ""})
 final class EvalCompatCommand implements Callable<Integer> {
-    /** Exit code when the gated method is incompatible. */
-    static final int EXIT_INCOMPATIBLE = 3;
-
     @Mixin
     XbtSettings settings;
 
@@ -73,16 +70,14 @@ final class EvalCompatCommand implements Callable<Integer> {
         Map<String, Path> runs = new LinkedHashMap<>();
         if (xbt != null) runs.put("xbt", xbt);
         if (bct != null) runs.put("bct", bct);
-        Embedder old = Embedder.load(Path.of(c.getString("old"))), neu = Embedder.load(Path.of(c.getString("new")));
-        CompatReport report = new CompatEvaluation(c, old, neu, DataCommand.progress(), System.err::println).evaluate(ms, runs);
+        DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
+        CompatibilityReport report = new CompatEvaluation(c, old, neu, DataCommand.progress(), System.err::println).evaluate(ms, runs);
         Files.createDirectories(out);
         report.write(out.resolve(Pipeline.REPORT));
         System.out.print(report.table());
         System.out.println("report: " + out.resolve(Pipeline.REPORT));
-        if (gate != null && !report.compatible(gate)) {
-            System.err.println("xbt: gate: " + gate + " is not compatible in every cell (see the table)");
-            return EXIT_INCOMPATIBLE;
-        }
-        return 0;
+        if (gate == null) return 0;
+        System.err.println("xbt: " + report.gateMessage(gate));
+        return report.gate(gate);
     }
 }

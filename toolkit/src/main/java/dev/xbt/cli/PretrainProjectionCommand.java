@@ -1,9 +1,9 @@
 package dev.xbt.cli;
 
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.train.RunDirectory;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.train.Trainer;
-import dev.xbt.xbt.Embedder;
 import dev.xbt.xbt.ProjectionPretraining;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
@@ -17,7 +17,7 @@ import java.util.Locale;
 @Command(name = "pretrain-projection", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Stage 1 of XBT: train the projection ψ (new embedding space -> old) on the captions of the training "
                 + "split alone. Both text encoders are frozen and run once over the captions (cached under "
-                + "DATA/.cache/xbt/); ψ learns to map the new text embedding plus Gaussian noise onto the old one.",
+                + "DATA/.cache/embeddings/); ψ learns to map the new text embedding plus Gaussian noise onto the old one.",
                 "",
                 "The run directory gets config.yaml, metrics.jsonl, checkpoint.safetensors and projection.safetensors "
                         + "(ψ with both models' contracts, for 'xbt train-xbt'). A NaN stops training with the last good "
@@ -42,7 +42,7 @@ final class PretrainProjectionCommand implements Runnable {
         if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
         TrainConfig c = settings.resolve();
         XbtConfig.validate(c);
-        Embedder old = Embedder.load(Path.of(c.getString("old"))), neu = Embedder.load(Path.of(c.getString("new")));
+        DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
         RunDirectory dir = RunDirectory.open(run, resume, force, ProjectionPretraining.outputs());
         Trainer.Result r = ProjectionPretraining.train(c, old, neu, dir, XbtSettings.progress(c));
         System.out.printf(Locale.ROOT, "pretrain-projection: %d steps in %.1f s, last loss %.4f -> %s%n", r.step(), r.stepSeconds(),

@@ -1,10 +1,10 @@
 package dev.xbt.cli;
 
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.train.RunDirectory;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.train.Trainer;
 import dev.xbt.xbt.AdapterTuning;
-import dev.xbt.xbt.Embedder;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,7 +52,7 @@ final class TrainXbtCommand implements Runnable {
         if (!bct && projection == null) throw new IllegalArgumentException("missing --projection FILE: the stage-1 ψ");
         TrainConfig c = settings.resolve();
         XbtConfig.validate(c);
-        Embedder old = Embedder.load(Path.of(c.getString("old"))), neu = Embedder.load(Path.of(c.getString("new")));
+        DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
         RunDirectory dir = RunDirectory.open(run, resume, force, AdapterTuning.outputs());
         Trainer.Result r = AdapterTuning.train(c, bct ? AdapterTuning.Objective.BCT : AdapterTuning.Objective.XBT, old, neu,
                 projection, dir, XbtSettings.progress(c), DataCommand.progress());

@@ -2,25 +2,37 @@ package dev.xbt.eval;
 
 import dev.xbt.xbt.EmbeddingMap;
 
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /** Builds a {@link CompatibilityReport} from the old and new models' embeddings of one split and a list of methods. */
 public final class Compatibility {
     private Compatibility() {}
 
     /**
-     * old→old and new→new within each model's space; per method, the new set mapped into the old space
+     * A method to evaluate: its map into the old space and the new-side embeddings it maps, which are the new model's
+     * own or, for a method that tunes the new model (adapters), those of the tuned model.
+     */
+    public record Method(EmbeddingMap map, EncodedSet newSet) {}
+
+    /** {@link #evaluate(String, EncodedSet, EncodedSet, List)} with every map applied to {@code newSet}. */
+    public static CompatibilityReport evaluateMaps(String dataset, EncodedSet oldSet, EncodedSet newSet,
+                                                   List<? extends EmbeddingMap> maps) {
+        return evaluate(dataset, oldSet, newSet, maps.stream().map(m -> new Method(m, newSet)).toList());
+    }
+
+    /**
+     * old/old and new/new within each model's space; per method, its new-side set mapped into the old space
      * ({@link EmbeddingMap#apply}) as queries against the old set as gallery.
      */
-    public static CompatibilityReport evaluate(EncodedSet oldSet, EncodedSet newSet, List<? extends EmbeddingMap> methods) {
+    public static CompatibilityReport evaluate(String dataset, EncodedSet oldSet, EncodedSet newSet, List<Method> methods) {
         oldSet.checkSameItems(newSet, "compatibility");
-        Map<String, Ranks> rows = new LinkedHashMap<>();
-        for (EmbeddingMap m : methods) {
-            if (rows.containsKey(m.name())) throw new IllegalArgumentException("two methods named " + m.name());
-            rows.put(m.name(), Retrieval.evaluate(m.apply(newSet, oldSet), oldSet));
+        List<CompatibilityReport.Method> rows = new ArrayList<>();
+        for (Method m : methods) {
+            EmbeddingMap map = m.map();
+            Ranks r = Retrieval.evaluate(map.apply(m.newSet(), oldSet), oldSet);
+            rows.add(new CompatibilityReport.Method(map.name(), map.needsOld() ? "new+old" : "new", r));
         }
-        return new CompatibilityReport(Retrieval.evaluate(oldSet), Retrieval.evaluate(newSet), rows);
+        return new CompatibilityReport(dataset, Retrieval.evaluate(oldSet), Retrieval.evaluate(newSet), rows);
     }
 }

@@ -8,61 +8,78 @@ import dev.xbt.train.RunDirectory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Backward compatibility of upgrade methods, measured by retrieval. Three kinds of rows, all on the same items:
+ * Backward compatibility of upgrade methods, measured by retrieval on one split of a data set. Three kinds of rows,
+ * all on the same items:
  * <ul>
- *   <li>old→old: old queries against the old gallery (the deployed system, the bar to clear);</li>
- *   <li>new→new: new queries against a gallery re-embedded by the new model (the full re-index, the ceiling);</li>
- *   <li>one row per method: new queries mapped into the old space against the old gallery (no re-index).</li>
+ *   <li>old/old: old queries against the old gallery (the deployed system, the bar to clear);</li>
+ *   <li>new/new: new queries against a gallery re-embedded by the new model (the full re-index, the ceiling);</li>
+ *   <li>one row per method: new queries mapped into the old space against the old gallery (no re-index); a method
+ *       that blends with the old model's query embedding has query model {@code new+old}.</li>
  * </ul>
  * A <b>cell</b> is one direction at one cut-off (image→text or text→image, R@1, R@5 or R@10). For a method and a cell:
  * <ul>
- *   <li><b>compatible</b> when new→old recall is strictly above old→old; a cell where old→old is already 1 counts as
+ *   <li><b>compatible</b> when new→old recall is strictly above old/old; a cell where old/old is already 1 counts as
  *       compatible when new→old is 1 too (nothing left to improve);</li>
- *   <li><b>gap closed</b> = (new→old − old→old) / (new→new − old→old): 0 is no better than the old model, 1 as good as
- *       a re-index, negative worse than not upgrading; undefined (NaN, null in JSON) when new→new equals old→old;</li>
- *   <li><b>flips</b> at cut-off K: a positive flip is a query that missed at K under old→old and hits under the
- *       method, a negative flip one that hit and now misses; each as a share of the direction's queries. Reported for
- *       every K; the table shows K = 1.</li>
+ *   <li><b>gap closed</b> = (new→old − old/old) / (new/new − old/old): 0 is no better than the old model, 1 as good as
+ *       a re-index, negative worse than not upgrading; undefined (NaN, null in JSON) when new/new equals old/old;</li>
+ *   <li><b>flips</b> at cut-off K: a positive flip is a query that missed at K under old/old and hits under the
+ *       method, a negative flip one that hit and now misses; each as a share of the direction's queries. The JSON
+ *       reports K = 1.</li>
  * </ul>
  * {@link #gate} turns a method's cells into an exit code: {@value #GATE_FAILED} when any of its cells is incompatible.
+ * {@link #put} adds fields to the JSON's top level (timings, the models, chosen SLERP weights).
  */
 public final class CompatibilityReport {
     /** Exit code of {@code --gate METHOD} when the method is incompatible somewhere. */
     public static final int GATE_FAILED = 3;
-    public static final String OLD_OLD = "old->old";
-    public static final String NEW_NEW = "new->new";
+    public static final String OLD_OLD = "old/old";
+    public static final String NEW_NEW = "new/new";
 
     /** One direction at one cut-off. */
     public record Cell(Direction direction, int k) {
+        /** The key in report.json: {@code i2t_R@1}, ..., {@code t2i_R@10}. */
         public String key() {
-            return Ranks.key(direction, k);
+            return direction.key() + "_R@" + k;
         }
     }
 
     /** Flip rates of one method in one cell. */
     public record Flips(double positive, double negative) {}
 
+    /**
+     * One method's row.
+     *
+     * @param name       the method, e.g. {@code procrustes}
+     * @param queryModel which model embeds its queries: {@code new}, or {@code new+old} when it also runs the old one
+     * @param ranks      its queries' ranks against the old gallery
+     */
+    public record Method(String name, String queryModel, Ranks ranks) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final String dataset;
     private final Ranks oldOld;
     private final Ranks newNew;
-    private final Map<String, Ranks> methods;
+    private final Map<String, Method> methods = new LinkedHashMap<>();
+    private final Map<String, Object> extra = new LinkedHashMap<>();
 
-    /** {@code methods}: name → ranks of new queries mapped into the old space against the old gallery, in order. */
-    public CompatibilityReport(Ranks oldOld, Ranks newNew, Map<String, Ranks> methods) {
+    /** {@code dataset}: a name for the table and the JSON, e.g. {@code shapes-6k (test)}. */
+    public CompatibilityReport(String dataset, Ranks oldOld, Ranks newNew, List<Method> methods) {
+        this.dataset = dataset;
         this.oldOld = oldOld;
         this.newNew = newNew;
-        this.methods = Collections.unmodifiableMap(new LinkedHashMap<>(methods));
-        for (Map.Entry<String, Ranks> e : this.methods.entrySet()) {
-            String name = e.getKey();
+        for (Method m : methods) {
+            String name = m.name();
             if (name.equals(OLD_OLD) || name.equals(NEW_NEW)) throw new IllegalArgumentException("method name " + name + " is reserved");
+            if (this.methods.put(name, m) != null) throw new IllegalArgumentException("two methods named " + name);
             for (Direction d : Direction.values()) {
-                if (e.getValue().ranks(d).length != oldOld.ranks(d).length || newNew.ranks(d).length != oldOld.ranks(d).length) {
+                if (m.ranks().ranks(d).length != oldOld.ranks(d).length || newNew.ranks(d).length != oldOld.ranks(d).length) {
                     throw new IllegalArgumentException("compatibility report: " + name + " was evaluated on other queries ("
                             + d.label() + ")");
                 }
@@ -75,6 +92,10 @@ public final class CompatibilityReport {
         List<Cell> cells = new ArrayList<>();
         for (Direction d : Direction.values()) for (int k : Ranks.KS) cells.add(new Cell(d, k));
         return cells;
+    }
+
+    public String dataset() {
+        return dataset;
     }
 
     public Ranks oldOld() {
@@ -92,14 +113,25 @@ public final class CompatibilityReport {
 
     /** The ranks of one method; the error lists the known methods. */
     public Ranks method(String name) {
-        Ranks r = methods.get(name);
-        if (r == null) throw new IllegalArgumentException("unknown method '" + name + "'; the report has " + methods.keySet());
-        return r;
+        Method m = methods.get(name);
+        if (m == null) throw new IllegalArgumentException("unknown method '" + name + "'; the report has " + methods.keySet());
+        return m.ranks();
+    }
+
+    /** Adds a field to the JSON's top level (any value Jackson can write); returns this. */
+    public CompatibilityReport put(String key, Object value) {
+        extra.put(key, value);
+        return this;
     }
 
     public boolean compatible(String method, Cell c) {
         double m = method(method).recall(c.direction(), c.k()), base = oldOld.recall(c.direction(), c.k());
         return m > base || base == 1.0 && m == 1.0;
+    }
+
+    /** Whether the method is compatible in every cell. */
+    public boolean compatible(String method) {
+        return incompatibleCells(method).isEmpty();
     }
 
     /** The cells where the method is not compatible (empty: compatible everywhere). */
@@ -130,7 +162,7 @@ public final class CompatibilityReport {
      * otherwise. An unknown method is an {@link IllegalArgumentException} (a usage error, not a failed gate).
      */
     public int gate(String method) {
-        return incompatibleCells(method).isEmpty() ? 0 : GATE_FAILED;
+        return compatible(method) ? 0 : GATE_FAILED;
     }
 
     /** One line explaining {@link #gate}'s decision. */
@@ -143,103 +175,110 @@ public final class CompatibilityReport {
 
     // ---- output ---------------------------------------------------------------------------------------
 
+    /** A row of the table and of the JSON's {@code rows}. */
+    private record Row(String method, String queryModel, String galleryModel, Ranks ranks) {}
+
+    private List<Row> rows() {
+        List<Row> rows = new ArrayList<>();
+        rows.add(new Row(OLD_OLD, "old", "old", oldOld));
+        rows.add(new Row(NEW_NEW, "new", "new", newNew));
+        for (Method m : methods.values()) rows.add(new Row(m.name(), m.queryModel(), "old", m.ranks()));
+        return rows;
+    }
+
+    private int images() {
+        return oldOld.ranks(Direction.IMAGE_TO_TEXT).length;
+    }
+
+    private int captions() {
+        return oldOld.ranks(Direction.TEXT_TO_IMAGE).length;
+    }
+
     /**
-     * Two tables: recall in percent for every row (a method's cell marked {@code +} when compatible, {@code -} when
-     * not), then per method the gap closed per cell (percent) and the R@1 flip rates (percent of queries).
+     * The table printed on stdout: per row the recalls in percent and rsum; per method whether it is compatible in
+     * every cell and the smallest gap closed of the six cells (of those where it is defined).
      */
     public String table() {
         StringBuilder sb = new StringBuilder();
-        int w = Math.max(12, methods.keySet().stream().mapToInt(String::length).max().orElse(0));
-        String name = "%-" + w + "s";
-        sb.append(String.format(Locale.ROOT, name + "  %-26s   %-26s%n", "", "image->text", "text->image"));
-        sb.append(String.format(Locale.ROOT, name, "method"));
-        for (Direction ignored : Direction.values()) {
-            for (int k : Ranks.KS) sb.append(String.format(Locale.ROOT, " %7s ", "R@" + k));
-            sb.append("  ");
-        }
-        sb.append(String.format(Locale.ROOT, "%7s%n", "rsum"));
-        recallRow(sb, name, OLD_OLD, oldOld, null);
-        recallRow(sb, name, NEW_NEW, newNew, null);
-        for (String m : methods.keySet()) recallRow(sb, name, m, methods.get(m), m);
-        if (!methods.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, "%n" + name + "  %-26s   %-26s  %s%n", "gap closed %", "image->text",
-                    "text->image", "R@1 flips % (+/-)"));
-            for (String m : methods.keySet()) {
-                sb.append(String.format(Locale.ROOT, name, m));
-                for (Direction d : Direction.values()) {
-                    for (int k : Ranks.KS) {
-                        double g = gapClosed(m, new Cell(d, k));
-                        sb.append(Double.isNaN(g) ? String.format(Locale.ROOT, " %8s", "n/a")
-                                : String.format(Locale.ROOT, " %8.1f", 100 * g));
-                    }
-                    sb.append("  ");
+        sb.append(String.format(Locale.ROOT, "%s: %d images, %d captions%n", dataset, images(), captions()));
+        sb.append(String.format(Locale.ROOT, "%-17s %-11s | %-19s | %-19s | %6s | %-6s %s%n", "method", "query/gal",
+                "image->text R@1/5/10", "text->image R@1/5/10", "rsum", "compat", "min gap closed"));
+        for (Row r : rows()) {
+            String compat = "", gap = "";
+            if (methods.containsKey(r.method())) {
+                compat = compatible(r.method()) ? "yes" : "NO";
+                double min = Double.POSITIVE_INFINITY;
+                for (Cell c : cells()) {
+                    double g = gapClosed(r.method(), c);
+                    if (!Double.isNaN(g)) min = Math.min(min, g);
                 }
-                for (Direction d : Direction.values()) {
-                    Flips f = flips(m, new Cell(d, 1));
-                    sb.append(String.format(Locale.ROOT, " %s %.1f/%.1f", d.key(), 100 * f.positive(), 100 * f.negative()));
-                }
-                sb.append(System.lineSeparator());
+                gap = min == Double.POSITIVE_INFINITY ? "-" : String.format(Locale.ROOT, "%.2f", min);
             }
+            sb.append(String.format(Locale.ROOT, "%-17s %-11s |", r.method(), r.queryModel() + "/" + r.galleryModel()));
+            for (Direction d : Direction.values()) {
+                for (int k : Ranks.KS) sb.append(String.format(Locale.ROOT, " %5.1f", 100 * r.ranks().recall(d, k)));
+                sb.append("   |");
+            }
+            sb.append(String.format(Locale.ROOT, " %6.1f | %-6s %s%n", r.ranks().rsum(), compat, gap));
         }
         return sb.toString();
     }
 
-    private void recallRow(StringBuilder sb, String name, String label, Ranks r, String method) {
-        sb.append(String.format(Locale.ROOT, name, label));
-        for (Direction d : Direction.values()) {
-            for (int k : Ranks.KS) {
-                String mark = method == null ? " " : compatible(method, new Cell(d, k)) ? "+" : "-";
-                sb.append(String.format(Locale.ROOT, " %7.2f%s", 100 * r.recall(d, k), mark));
-            }
-            sb.append("  ");
-        }
-        sb.append(String.format(Locale.ROOT, "%7.1f%n", r.rsum()));
-    }
-
     /**
-     * The report as JSON: {@code old_old} and {@code new_new} recalls; per method its recalls, and per cell
-     * {@code compatible}, {@code gap_closed} (null when undefined), {@code flips_positive}, {@code flips_negative};
-     * and the method's overall {@code compatible}.
+     * The report as JSON: {@code dataset {name, images, captions}}; {@code rows}, one per row of the table, with
+     * {@code method}, {@code query_model}, {@code gallery_model}, {@code i2t} and {@code t2i} recalls in percent
+     * ({@code R@1}, {@code R@5}, {@code R@10}) and {@code rsum}; {@code compatibility}, per method its {@code cells}
+     * (compatible or not), {@code all}, {@code gap_closed} per cell (null when undefined), {@code flips_R@1} and
+     * {@code incompatible_cells}; then the fields given to {@link #put}.
      */
     public ObjectNode toJson() {
         ObjectNode root = JSON.createObjectNode();
+        root.putObject("dataset").put("name", dataset).put("images", images()).put("captions", captions());
         root.put("tie_rule", "a non-matching item scoring equal to the matching one ranks ahead of it");
-        root.put("compatible_rule", "new->old recall strictly above old->old (or both 1)");
-        root.set("old_old", oldOld.toJson());
-        root.set("new_new", newNew.toJson());
-        ObjectNode ms = root.putObject("methods");
+        root.put("compatible_rule", "new->old recall strictly above old/old (or both 1)");
+        ArrayNode rows = root.putArray("rows");
+        for (Row r : rows()) {
+            ObjectNode o = rows.addObject().put("method", r.method()).put("query_model", r.queryModel())
+                    .put("gallery_model", r.galleryModel());
+            for (Direction d : Direction.values()) {
+                ObjectNode dir = o.putObject(d.key());
+                for (int k : Ranks.KS) dir.put("R@" + k, round(100 * r.ranks().recall(d, k), 100));
+            }
+            o.put("rsum", round(r.ranks().rsum(), 100));
+        }
+        ObjectNode compat = root.putObject("compatibility");
         for (String m : methods.keySet()) {
-            ObjectNode o = ms.putObject(m);
-            o.set("recall", methods.get(m).toJson());
-            o.put("compatible", incompatibleCells(m).isEmpty());
+            ObjectNode o = compat.putObject(m);
             ObjectNode cells = o.putObject("cells");
+            for (Cell c : cells()) cells.put(c.key(), compatible(m, c));
+            o.put("all", compatible(m));
+            ObjectNode gap = o.putObject("gap_closed");
             for (Cell c : cells()) {
-                ObjectNode co = cells.putObject(c.key());
-                co.put("compatible", compatible(m, c));
                 double g = gapClosed(m, c);
-                if (Double.isNaN(g)) co.putNull("gap_closed");
-                else co.put("gap_closed", g);
-                Flips f = flips(m, c);
-                co.put("flips_positive", f.positive());
-                co.put("flips_negative", f.negative());
+                if (Double.isNaN(g)) gap.putNull(c.key());
+                else gap.put(c.key(), round(g, 1000));
+            }
+            ObjectNode flips = o.putObject("flips_R@1");
+            for (Direction d : Direction.values()) {
+                Flips f = flips(m, new Cell(d, 1));
+                flips.put(d.key() + "_positive", round(f.positive(), 10000));
+                flips.put(d.key() + "_negative", round(f.negative(), 10000));
             }
             ArrayNode bad = o.putArray("incompatible_cells");
             for (Cell c : incompatibleCells(m)) bad.add(c.key());
         }
+        extra.forEach((k, v) -> root.set(k, JSON.valueToTree(v)));
         return root;
+    }
+
+    private static double round(double v, double scale) {
+        return Math.round(v * scale) / scale;
     }
 
     /** Writes {@link #toJson()} to {@code file} atomically (pretty-printed). */
     public void write(Path file) {
-        writeJson(file, toJson());
-    }
-
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
-    /** Writes a JSON object, pretty-printed, atomically. */
-    static void writeJson(Path file, ObjectNode o) {
         try {
-            RunDirectory.writeAtomically(file, JSON.writeValueAsString(o) + "\n");
+            RunDirectory.writeAtomically(file, JSON.writeValueAsString(toJson()) + "\n");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("JSON into memory failed", e);
         }

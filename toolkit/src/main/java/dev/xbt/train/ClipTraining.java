@@ -8,8 +8,10 @@ import dev.xbt.data.BatchLoader;
 import dev.xbt.data.Manifest;
 import dev.xbt.data.Progress;
 import dev.xbt.data.Splits;
-import dev.xbt.engine.Nn;
-import dev.xbt.engine.Ops;
+import dev.xbt.eval.DatasetEncoder;
+import dev.xbt.eval.Direction;
+import dev.xbt.eval.Ranks;
+import dev.xbt.eval.Retrieval;
 import dev.xbt.engine.ParameterSet;
 import dev.xbt.engine.Rng;
 import dev.xbt.engine.Tensor;
@@ -26,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -268,59 +269,15 @@ public final class ClipTraining {
     /**
      * Retrieval recall of {@code model} on the images of {@code loader} and all their captions: image→text R@k (an
      * image is a hit when one of its own captions ranks within k among all captions) and text→image R@k (a caption
-     * is a hit when its image ranks within k); ties count against the model. Also the temperature
-     * ({@code logit_scale}).
+     * is a hit when its image ranks within k), as {@link Retrieval} counts them (ties against the query). Also the
+     * temperature ({@code logit_scale}).
      */
     static Map<String, Double> recall(ClipModel model, ClipTokenizer tokenizer, BatchLoader loader) {
-        int n = loader.size();
-        List<String> captions = new ArrayList<>();
-        List<Integer> owner = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            for (String s : loader.captions(i)) {
-                captions.add(s);
-                owner.add(i);
-            }
-        }
-        int d = model.config().embedDim();
-        float[] img = new float[n * d];
-        for (int from = 0; from < n; from += EVAL_CHUNK) {
-            int to = Math.min(n, from + EVAL_CHUNK);
-            int[] idx = new int[to - from];
-            for (int k = 0; k < idx.length; k++) idx[k] = from + k;
-            float[] e = Nn.l2Normalize(model.encodeImage(loader.images(idx))).toArray();
-            System.arraycopy(e, 0, img, from * d, e.length);
-        }
-        int m = captions.size();
-        float[] txt = new float[m * d];
-        int ctx = model.config().text().contextLength();
-        for (int from = 0; from < m; from += EVAL_CHUNK) {
-            int to = Math.min(m, from + EVAL_CHUNK);
-            float[] e = Nn.l2Normalize(model.encodeText(tokenizer.tokenize(captions.subList(from, to), ctx))).toArray();
-            System.arraycopy(e, 0, txt, from * d, e.length);
-        }
-        float[] sim = Ops.matmul(Tensor.of(txt, m, d), Tensor.of(img, n, d), false, true).toArray(); // [m, n]
-        int t2i1 = 0, t2i5 = 0;
-        for (int q = 0; q < m; q++) {
-            int rank = 0;
-            float target = sim[q * n + owner.get(q)];
-            for (int j = 0; j < n; j++) if (sim[q * n + j] > target) rank++;
-            if (rank < 1) t2i1++;
-            if (rank < 5) t2i5++;
-        }
-        int i2t1 = 0, i2t5 = 0;
-        for (int i = 0; i < n; i++) {
-            float best = Float.NEGATIVE_INFINITY;
-            for (int q = 0; q < m; q++) if (owner.get(q) == i) best = Math.max(best, sim[q * n + i]);
-            int rank = 0;
-            for (int q = 0; q < m; q++) if (owner.get(q) != i && sim[q * n + i] > best) rank++;
-            if (rank < 1) i2t1++;
-            if (rank < 5) i2t5++;
-        }
+        Ranks ranks = Retrieval.evaluate(new DatasetEncoder(model, tokenizer, null).cache(false).batch(EVAL_CHUNK).encode(loader));
         Map<String, Double> r = new LinkedHashMap<>();
-        r.put("i2t_r1", i2t1 / (double) n);
-        r.put("i2t_r5", i2t5 / (double) n);
-        r.put("t2i_r1", t2i1 / (double) m);
-        r.put("t2i_r5", t2i5 / (double) m);
+        for (Direction d : Direction.values()) {
+            for (int k : new int[] {1, 5}) r.put(Ranks.key(d, k), ranks.recall(d, k));
+        }
         r.put("logit_scale", (double) model.logitScale().item());
         return r;
     }

@@ -13,6 +13,7 @@ import dev.xbt.engine.Rng;
 import dev.xbt.engine.Tensor;
 import dev.xbt.engine.optim.AdamW;
 import dev.xbt.engine.optim.WarmupCosine;
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.image.ClipPreprocess;
 import dev.xbt.train.ClipTraining;
 import dev.xbt.train.Contrastive;
@@ -60,7 +61,7 @@ public final class AdapterTuning {
      * Trains in {@code run}. For XBT, {@code stage1} is the stage-1 ψ (checked against both models); for BCT it is
      * ignored and {@code old} is run over the training pairs.
      */
-    public static Trainer.Result train(TrainConfig c, Objective objective, Embedder old, Embedder neu, Path stage1,
+    public static Trainer.Result train(TrainConfig c, Objective objective, DatasetEncoder old, DatasetEncoder neu, Path stage1,
                                        RunDirectory run, TrainProgress progress, Progress dataProgress) {
         XbtConfig.validate(c);
         boolean bct = objective == Objective.BCT;
@@ -72,21 +73,18 @@ public final class AdapterTuning {
         float temperature = (float) c.getDouble("stage2.temperature");
         int dOld = old.dim(), dNew = neu.dim();
 
-        Psi psi;
-        Psi psiStage1 = null;
+        Projection psi;
+        Projection psiStage1 = null;
         if (bct) {
-            int hidden = c.getInt("projection.hidden") > 0 ? c.getInt("projection.hidden") : 4 * dOld;
-            psi = new Psi(dNew, hidden, dOld, new Rng(Rng.mix(seed ^ 0x626374L)));
+            psi = new Projection(XbtConfig.projection(c, dNew, dOld), new Rng(Rng.mix(seed ^ 0x626374L)));
         } else {
-            Psi.Loaded loaded = Psi.load(stage1);
-            Psi.checkChain(loaded, stage1, old.contract(), dOld, neu.contract(), dNew);
-            psiStage1 = loaded.projection();
+            psiStage1 = Projection.load(stage1, old.contract(), neu.contract());
             psiStage1.freeze(true);
             psi = psiStage1.copy();
             psi.freeze(!c.getBoolean("stage2.train_projection"));
         }
 
-        Embedder model = neu.reload();
+        DatasetEncoder model = neu.reload();
         AdapterConfig ac = XbtConfig.adapters(c);
         Adapters adapters = Adapters.attach(model.model(), ac, new Rng(seed));
         adapters.train(true);
@@ -105,20 +103,15 @@ public final class AdapterTuning {
             List<String> texts = ProjectionPretraining.corpus(c);
             Map<String, Integer> row = new HashMap<>();
             for (int i = 0; i < texts.size(); i++) row.put(texts.get(i), i);
-            Path cache = ProjectionPretraining.cacheDir(c);
-            float[] zNew = neu.textsCached(texts, cache);
+            float[] zNew = neu.encodeTexts(manifest, texts);
             float[] target; // XBT: stage-1 ψ(frozen new text); BCT: old text embeddings
             float[] oldImages = null;
             if (bct) {
                 progress.log("bct: embedding the training pairs with the old model (the cost XBT avoids)");
-                target = old.textsCached(texts, cache);
-                try (BatchLoader oldLoader = BatchLoader.open(manifest, c.getString("data.split"),
-                        new ClipPreprocess(old.model().config().vision().imageSize()),
-                        manifest.dir().resolve(Manifest.CACHE_DIR), dataProgress)) {
-                    oldImages = old.imagesCached(oldLoader, cache);
-                }
+                target = old.encodeTexts(manifest, texts);
+                oldImages = old.encodeImages(manifest, c.getString("data.split"));
             } else {
-                target = psiStage1.apply(zNew, texts.size());
+                target = new ProjectionMap(psiStage1).map(zNew, null, texts.size());
             }
             List<Parameter> trainable = new ArrayList<>(adapters.trainableParameters());
             for (Parameter p : psi.parameters()) if (!p.frozen()) trainable.add(p);
@@ -128,6 +121,7 @@ public final class AdapterTuning {
                     (float) lr / 100);
             ClipTraining.DataStream data = new ClipTraining.DataStream(loader, new Rng(Rng.mix(seed ^ 0x64617461L)), batch);
             float consistency = (float) c.getDouble("stage2.consistency_weight");
+            XbtLoss.Stage2 stage2 = new XbtLoss.Stage2(temperature, consistency, XbtLoss.Alignment.COSINE);
             float[] oldImg = oldImages;
             Trainer.Step step = at -> {
                 BatchLoader.Batch b = data.next();
@@ -147,11 +141,11 @@ public final class AdapterTuning {
                     return Ops.add(Contrastive.symmetricInfoNce(img, tgt, temperature),
                             Contrastive.symmetricInfoNce(txt, oi, temperature));
                 }
-                Tensor loss = Contrastive.symmetricInfoNce(img, txt, temperature);
+                // With the text side frozen (no text adapters, ψ frozen) the consistency term is a constant: left out.
                 if (consistency > 0 && (textAdapted || !psi.parameters().get(0).frozen())) {
-                    loss = Ops.add(loss, Ops.scale(ProjectionPretraining.cosineDistance(txt, tgt), consistency));
+                    return XbtLoss.stage2(img, txt, tgt, stage2).total();
                 }
-                return loss;
+                return Contrastive.symmetricInfoNce(img, txt, temperature);
             };
             progress.log(String.format(Locale.ROOT, "%s: %s; %,d trainable parameters; %d steps of %d pairs", bct ? "bct" : "stage 2",
                     ac.summary(), params.parameters().stream().mapToLong(Parameter::size).sum(), steps, batch));

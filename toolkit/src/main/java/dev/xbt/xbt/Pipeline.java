@@ -1,6 +1,7 @@
 package dev.xbt.xbt;
 
-import dev.xbt.eval.CompatReport;
+import dev.xbt.eval.CompatibilityReport;
+import dev.xbt.eval.DatasetEncoder;
 
 import dev.xbt.data.Progress;
 import dev.xbt.train.RunDirectory;
@@ -31,10 +32,10 @@ public final class Pipeline {
 
     private Pipeline() {}
 
-    public static CompatReport run(TrainConfig c, Path out, TrainProgress progress, Progress dataProgress,
+    public static CompatibilityReport run(TrainConfig c, Path out, TrainProgress progress, Progress dataProgress,
                                    Consumer<String> log) {
         XbtConfig.validate(c);
-        Embedder old = Embedder.load(Path.of(c.getString("old"))), neu = Embedder.load(Path.of(c.getString("new")));
+        DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
         if (old.contract().equals(neu.contract()) && old.dim() == neu.dim()) {
             log.accept("note: the old and the new model have the same contract " + old.contract().describe());
         }
@@ -54,7 +55,7 @@ public final class Pipeline {
         AdapterTuning.train(c, AdapterTuning.Objective.BCT, old, neu, null, b, progress, dataProgress);
         seconds.put("bct", since(t2));
         long t3 = System.nanoTime();
-        CompatReport report = new CompatEvaluation(c, old, neu, dataProgress, log)
+        CompatibilityReport report = new CompatEvaluation(c, old, neu, dataProgress, log)
                 .evaluate(CompatEvaluation.METHODS, Map.of("xbt", x.dir(), "bct", b.dir()));
         seconds.put("eval", since(t3));
         seconds.put("total", since(t0));

@@ -13,6 +13,7 @@ import dev.xbt.weights.SafetensorsFile;
 import dev.xbt.weights.SafetensorsWriter;
 import dev.xbt.weights.TensorData;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,6 +97,14 @@ public final class Projection extends Module {
         };
     }
 
+    /** A copy with the same weights (e.g. the frozen stage-1 ψ beside the one stage 2 starts from). */
+    public Projection copy() {
+        Projection p = new Projection(config, new Rng(0));
+        Map<String, Parameter> mine = namedParameters();
+        p.namedParameters().forEach((name, param) -> param.copyFrom(mine.get(name).toArray()));
+        return p;
+    }
+
     // ---- files ----------------------------------------------------------------------------------------
 
     /** A loaded ψ with the contracts it was made for. */
@@ -117,6 +126,7 @@ public final class Projection extends Module {
 
     /** Loads a ψ file, whatever models it was made for. */
     public static Loaded load(Path file) {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("projection file " + file + " does not exist");
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> meta = f.metadata();
             String cfg = meta.get(CONFIG_KEY);

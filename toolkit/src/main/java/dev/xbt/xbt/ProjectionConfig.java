@@ -39,6 +39,15 @@ public record ProjectionConfig(int newDim, int oldDim, int depth, int hidden, Ac
         return new ProjectionConfig(newDim, oldDim, 2, 4 * oldDim, Activation.GELU, Norm.LAYER_NORM, true);
     }
 
+    /** For logs: {@code 128 -> 256 -> 64, gelu, layer_norm, residual}. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder().append(newDim);
+        for (int i = 1; i < depth; i++) sb.append(" -> ").append(hidden);
+        sb.append(" -> ").append(oldDim);
+        if (depth > 1) sb.append(", ").append(activation.name().toLowerCase(Locale.ROOT)).append(", ").append(norm.name().toLowerCase(Locale.ROOT));
+        return sb.append(residual ? ", residual" : "").toString();
+    }
+
     public String toJson() {
         ObjectNode o = JSON.createObjectNode();
         o.put("new_dim", newDim);

@@ -3,18 +3,26 @@ package dev.xbt.xbt;
 import dev.xbt.engine.Tape;
 import dev.xbt.engine.Tensor;
 
-/** XBT's ψ as an {@link EmbeddingMap}: new embeddings through the projection, in inference mode, in chunks. */
+/** XBT's ψ (or any {@link Projection}) as an {@link EmbeddingMap}: new embeddings through it, in inference mode, in chunks. */
 public final class ProjectionMap implements EmbeddingMap {
     private static final int CHUNK = 1024;
+    private final String name;
     private final Projection psi;
 
+    /** ψ under the method name {@code xbt}. */
     public ProjectionMap(Projection psi) {
+        this("xbt", psi);
+    }
+
+    /** A projection under another method name (e.g. {@code bct}, whose head has ψ's form). */
+    public ProjectionMap(String name, Projection psi) {
+        this.name = name;
         this.psi = psi;
     }
 
     @Override
     public String name() {
-        return "xbt";
+        return name;
     }
 
     @Override

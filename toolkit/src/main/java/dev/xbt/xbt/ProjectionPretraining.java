@@ -1,6 +1,7 @@
 package dev.xbt.xbt;
 
 import dev.xbt.data.Manifest;
+import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.data.TextCorpus;
 import dev.xbt.engine.Nn;
 import dev.xbt.engine.Ops;
@@ -23,9 +24,9 @@ import java.util.Set;
 
 /**
  * Stage 1 of XBT, text only: for each caption of the training split, z_old and z_new from the frozen text encoders
- * (cached on disk, so the old model runs over the corpus once), and ψ trained so that ψ(z_new + ε), ε Gaussian of
- * variance {@code stage1.noise_var} and re-normalised, matches z_old (cosine or MSE) plus an InfoNCE term against
- * the batch's z_old. The noise widens what ψ accepts around the text embeddings so that it also serves the new
+ * (cached on disk by {@link DatasetEncoder}, so the old model runs over the corpus once), and ψ trained with
+ * {@link XbtLoss#stage1}: ψ(z_new + ε), ε Gaussian of variance {@code stage1.noise_var} and re-normalised, matches
+ * z_old (cosine or MSE), plus an InfoNCE term between ψ(z_new) and the batch's z_old. The noise widens what ψ accepts around the text embeddings so that it also serves the new
  * model's image embeddings, which lie near, not on, its text embeddings.
  */
 public final class ProjectionPretraining {
@@ -48,34 +49,32 @@ public final class ProjectionPretraining {
         return texts;
     }
 
-    static Path cacheDir(TrainConfig c) {
-        return Path.of(c.getString("data.dir")).resolve(Manifest.CACHE_DIR).resolve("xbt");
+    /** The text embeddings [texts, dim] of {@code model}, cached in the data set's embedding cache. */
+    static float[] embedTexts(TrainConfig c, DatasetEncoder model, List<String> texts) {
+        return model.encodeTexts(Manifest.read(Path.of(c.getString("data.dir"))), texts);
     }
 
     /** Trains ψ in {@code run}; writes {@value #PROJECTION_FILE} with both models' contracts. */
-    public static Trainer.Result train(TrainConfig c, Embedder old, Embedder neu, RunDirectory run, TrainProgress progress) {
+    public static Trainer.Result train(TrainConfig c, DatasetEncoder old, DatasetEncoder neu, RunDirectory run,
+                                       TrainProgress progress) {
         XbtConfig.validate(c);
         List<String> texts = corpus(c);
         progress.log(String.format(Locale.ROOT, "stage 1: embedding %d captions with the old and the new text encoders (cached)",
                 texts.size()));
-        float[] zOld = old.textsCached(texts, cacheDir(c));
-        float[] zNew = neu.textsCached(texts, cacheDir(c));
+        float[] zOld = embedTexts(c, old, texts);
+        float[] zNew = embedTexts(c, neu, texts);
         int dOld = old.dim(), dNew = neu.dim(), n = texts.size();
-        int hidden = c.getInt("projection.hidden") > 0 ? c.getInt("projection.hidden") : 4 * dOld;
         long seed = c.getLong("stage1.seed");
-        Rng rng = new Rng(seed);
-        Psi psi = new Psi(dNew, hidden, dOld, rng);
+        Projection psi = new Projection(XbtConfig.projection(c, dNew, dOld), new Rng(seed));
         ParameterSet params = ParameterSet.of(psi.parameters());
         AdamW opt = new AdamW(params, 0.9f, 0.999f, 1e-8f, 0f);
         long steps = c.getLong("stage1.steps");
         WarmupCosine schedule = new WarmupCosine((float) c.getDouble("stage1.lr"),
                 Math.min(steps, c.getLong("stage1.warmup_steps")), steps, (float) c.getDouble("stage1.lr") / 100);
         int batch = c.getInt("stage1.batch_size");
-        float noiseStd = (float) Math.sqrt(c.getDouble("stage1.noise_var"));
-        boolean mse = c.getString("stage1.loss").equalsIgnoreCase("mse");
-        float matchWeight = (float) c.getDouble("stage1.match_weight");
-        float nceWeight = (float) c.getDouble("stage1.infonce_weight");
-        float temperature = (float) c.getDouble("stage1.temperature");
+        XbtLoss.Stage1 loss = new XbtLoss.Stage1((float) c.getDouble("stage1.noise_var"), alignment(c, "stage1.loss"),
+                (float) c.getDouble("stage1.match_weight"), (float) c.getDouble("stage1.infonce_weight"),
+                (float) c.getDouble("stage1.temperature"));
         Rng data = new Rng(Rng.mix(seed ^ 0x737461676531L));
         Trainer.State state = new Trainer.State() {
             @Override
@@ -92,25 +91,13 @@ public final class ProjectionPretraining {
             float[] x = new float[batch * dNew], y = new float[batch * dOld];
             for (int b = 0; b < batch; b++) {
                 int row = data.nextInt(n);
+                System.arraycopy(zNew, row * dNew, x, b * dNew, dNew);
                 System.arraycopy(zOld, row * dOld, y, b * dOld, dOld);
-                double norm = 0;
-                for (int k = 0; k < dNew; k++) {
-                    float v = zNew[row * dNew + k] + noiseStd * (float) data.nextGaussian();
-                    x[b * dNew + k] = v;
-                    norm += v * v;
-                }
-                float inv = (float) (1 / Math.sqrt(Math.max(norm, 1e-24)));
-                for (int k = 0; k < dNew; k++) x[b * dNew + k] *= inv;
             }
-            Tensor target = Tensor.of(y, batch, dOld);
-            Tensor mapped = psi.forward(Tensor.of(x, batch, dNew));
-            Tensor match = mse ? Nn.mse(mapped, target) : cosineDistance(mapped, target);
-            Tensor loss = Ops.scale(match, matchWeight);
-            if (nceWeight > 0) loss = Ops.add(loss, Ops.scale(Contrastive.symmetricInfoNce(mapped, target, temperature), nceWeight));
-            return loss;
+            return XbtLoss.stage1(psi, Tensor.of(x, batch, dNew), Tensor.of(y, batch, dOld), loss, data).total();
         };
-        progress.log(String.format(Locale.ROOT, "stage 1: ψ %d -> %d -> %d (%,d parameters), %d steps of %d texts",
-                dNew, hidden, dOld, psi.parameterCount(), steps, batch));
+        progress.log(String.format(Locale.ROOT, "stage 1: ψ %s (%,d parameters), %d steps of %d texts",
+                psi.config().describe(), psi.parameterCount(), steps, batch));
         Trainer.Result r = new Trainer(run, params, opt, schedule, step)
                 .samplesPerStep(batch)
                 .gradClip(c.getDouble("train.grad_clip"))
@@ -124,8 +111,8 @@ public final class ProjectionPretraining {
         return r;
     }
 
-    /** Mean of 1 − cos over rows; both inputs are unit rows. */
-    static Tensor cosineDistance(Tensor a, Tensor b) {
-        return Ops.affine(Ops.mean(Ops.sum(Ops.mul(a, b), false, 1)), -1f, 1f);
+    /** The alignment named by a config field ({@code cosine} or {@code mse}, checked by {@link XbtConfig#validate}). */
+    static XbtLoss.Alignment alignment(TrainConfig c, String field) {
+        return c.getString(field).equalsIgnoreCase("mse") ? XbtLoss.Alignment.MSE : XbtLoss.Alignment.COSINE;
     }
 }

@@ -23,7 +23,12 @@ public final class XbtConfig {
                 .add("data.split", Splits.TRAIN, "split trained on (stage 1 uses its captions, stage 2 its pairs)")
                 .add("data.val_split", Splits.VAL, "split used to choose the SLERP weight")
                 .add("eval.split", Splits.TEST, "split of the compatibility report")
+                .add("projection.depth", 2, "linear layers on ψ's MLP path (1: a single linear map)")
                 .add("projection.hidden", 0, "ψ's hidden width (0: 4 x the old model's dimension)")
+                .add("projection.activation", "gelu", "activation after each hidden layer: gelu, relu or tanh")
+                .add("projection.norm", "layer_norm", "normalisation of each hidden layer, before its activation: layer_norm or none")
+                .add("projection.residual", true, "add a bias-free linear path new -> old, starting as the raw map "
+                        + "(ψ then starts as zero-padding/truncation and learns the correction)")
                 .add("stage1.seed", 0L, "seed of ψ's initial weights, the noise and the batch order")
                 .add("stage1.steps", 600L, "optimizer steps of ψ's pretraining")
                 .add("stage1.batch_size", 256, "texts a step")
@@ -81,6 +86,25 @@ public final class XbtConfig {
         }
     }
 
+    /**
+     * The shape of ψ (and of BCT's head) from the {@code projection.*} fields, between a new space of {@code newDim}
+     * and an old one of {@code oldDim}; errors name the field.
+     */
+    public static ProjectionConfig projection(TrainConfig c, int newDim, int oldDim) {
+        int hidden = c.getInt("projection.hidden");
+        return new ProjectionConfig(newDim, oldDim, c.getInt("projection.depth"), hidden > 0 ? hidden : 4 * oldDim,
+                choice(c, "projection.activation", ProjectionConfig.Activation.class),
+                choice(c, "projection.norm", ProjectionConfig.Norm.class), c.getBoolean("projection.residual"));
+    }
+
+    private static <E extends Enum<E>> E choice(TrainConfig c, String field, Class<E> type) {
+        String v = c.getString(field);
+        for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(v)) return e;
+        throw new IllegalArgumentException("config field '" + field + "' must be one of "
+                + java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList()
+                + ", got '" + v + "'");
+    }
+
     /** Range checks before anything is loaded; errors name the field. */
     public static void validate(TrainConfig c) {
         for (String f : new String[] {"data.split", "data.val_split", "eval.split"}) {
@@ -89,7 +113,9 @@ public final class XbtConfig {
                         + c.getString(f) + "'");
             }
         }
+        c.intAtLeast("projection.depth", 1);
         c.intAtLeast("projection.hidden", 0);
+        projection(c, 1, 1);
         for (String s : new String[] {"stage1", "stage2"}) {
             c.longAtLeast(s + ".steps", 1);
             c.intAtLeast(s + ".batch_size", 2);

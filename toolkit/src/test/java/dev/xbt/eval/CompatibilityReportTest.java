@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -36,11 +35,8 @@ class CompatibilityReportTest {
     static final Ranks WORSE = new Ranks(new int[] {1, 1, 1, 1}, OLD.textToImage());
 
     static CompatibilityReport report() {
-        Map<String, Ranks> m = new LinkedHashMap<>();
-        m.put("A", A);
-        m.put("same", OLD);
-        m.put("worse", WORSE);
-        return new CompatibilityReport(OLD, NEW, m);
+        return new CompatibilityReport("toy", OLD, NEW, List.of(new CompatibilityReport.Method("A", "new", A),
+                new CompatibilityReport.Method("same", "new+old", OLD), new CompatibilityReport.Method("worse", "new", WORSE)));
     }
 
     @Test
@@ -90,25 +86,47 @@ class CompatibilityReportTest {
 
     @Test
     void tableAndJson(@TempDir Path dir) throws Exception {
-        CompatibilityReport r = report();
+        CompatibilityReport r = report().put("seconds", Map.of("total", 1.5));
         String t = r.table();
-        assertTrue(t.contains("old->old") && t.contains("new->new") && t.contains("worse"), t);
-        assertTrue(t.contains("75.00+") && t.contains("50.00-"), t);
+        assertTrue(t.startsWith("toy: 4 images, 5 captions"), t);
+        // The columns of README's demo table: recalls in percent, rsum, compat, the smallest gap closed.
+        assertTrue(t.contains("old/old           old/old     |  50.0 100.0 100.0   |  40.0  80.0 100.0   |  470.0 |"), t);
+        assertTrue(t.contains("A                 new/old     |  75.0 100.0 100.0   |  60.0 100.0 100.0   |  535.0 | yes    0.50"), t);
+        assertTrue(t.contains("same              new+old/old |") && t.contains("| NO     0.00"), t);
         Path file = dir.resolve("report.json");
         r.write(file);
         JsonNode j = new ObjectMapper().readTree(file.toFile());
-        assertEquals(0.5, j.get("old_old").get("i2t_r1").asDouble());
-        JsonNode a = j.get("methods").get("A");
-        assertTrue(a.get("compatible").asBoolean());
-        assertTrue(a.get("cells").get("i2t_r5").get("gap_closed").isNull());
-        assertEquals(0.4, a.get("cells").get("t2i_r1").get("flips_positive").asDouble(), 1e-12);
-        assertEquals("[\"i2t_r1\",\"t2i_r1\",\"t2i_r5\"]", j.get("methods").get("same").get("incompatible_cells").toString());
+        assertEquals("toy", j.at("/dataset/name").asText());
+        assertEquals(4, j.at("/dataset/images").asInt());
+        assertEquals(5, j.at("/dataset/captions").asInt());
+        assertEquals(2 + 3, j.get("rows").size());
+        assertEquals("old/old", j.at("/rows/0/method").asText());
+        assertEquals(50.0, j.at("/rows/0/i2t/R@1").asDouble());
+        assertEquals(80.0, j.at("/rows/1/t2i/R@1").asDouble());
+        assertEquals("new+old", j.at("/rows/3/query_model").asText());
+        assertEquals("old", j.at("/rows/3/gallery_model").asText());
+        JsonNode a = j.at("/compatibility/A");
+        assertTrue(a.get("all").asBoolean());
+        assertTrue(a.at("/cells/t2i_R@5").asBoolean());
+        assertTrue(a.at("/gap_closed/i2t_R@5").isNull());
+        assertEquals(0.5, a.at("/gap_closed/t2i_R@1").asDouble(), 1e-12);
+        assertEquals(0.4, a.at("/flips_R@1/t2i_positive").asDouble(), 1e-12);
+        assertEquals(0.2, a.at("/flips_R@1/t2i_negative").asDouble(), 1e-12);
+        assertEquals(0.25, a.at("/flips_R@1/i2t_positive").asDouble(), 1e-12);
+        assertFalse(j.at("/compatibility/same/all").asBoolean());
+        assertFalse(j.at("/compatibility/same/cells/i2t_R@1").asBoolean());
+        assertEquals("[\"i2t_R@1\",\"t2i_R@1\",\"t2i_R@5\"]", j.at("/compatibility/same/incompatible_cells").toString());
+        assertEquals(1.5, j.at("/seconds/total").asDouble());
     }
 
     @Test
     void rowsOfOtherQueriesAreRefused() {
         Ranks shorter = new Ranks(new int[] {0, 0, 0}, NEW.textToImage());
-        assertThrows(IllegalArgumentException.class, () -> new CompatibilityReport(OLD, NEW, Map.of("x", shorter)));
-        assertThrows(IllegalArgumentException.class, () -> new CompatibilityReport(OLD, NEW, Map.of("old->old", A)));
+        assertThrows(IllegalArgumentException.class, () -> new CompatibilityReport("toy", OLD, NEW,
+                List.of(new CompatibilityReport.Method("x", "new", shorter))));
+        assertThrows(IllegalArgumentException.class, () -> new CompatibilityReport("toy", OLD, NEW,
+                List.of(new CompatibilityReport.Method(CompatibilityReport.OLD_OLD, "new", A))));
+        assertThrows(IllegalArgumentException.class, () -> new CompatibilityReport("toy", OLD, NEW,
+                List.of(new CompatibilityReport.Method("A", "new", A), new CompatibilityReport.Method("A", "new", A))));
     }
 }

@@ -155,7 +155,7 @@ class BaselinesTest {
         LinearMap proc = LinearMap.procrustes(train.fresh().captions(), train.old().captions(), 400, 8, 8);
         LinearMap ridge = LinearMap.ridge(train.fresh().captions(), train.old().captions(), 400, 8, 8, 1e-3);
         EncodedSet oldT = train.old(), newT = train.fresh();
-        CompatibilityReport rep = Compatibility.evaluate(oldT, newT, List.of(new RawMap(8, 8), proc, ridge));
+        CompatibilityReport rep = Compatibility.evaluateMaps("toy", oldT, newT, List.of(new RawMap(8, 8), proc, ridge));
         assertEquals(CompatibilityReport.GATE_FAILED, rep.gate("raw"), rep.table());
         assertEquals(0, rep.gate("procrustes"), rep.table());
         assertTrue(rep.method("procrustes").rsum() > rep.oldOld().rsum(), rep.table());
@@ -182,7 +182,7 @@ class BaselinesTest {
     }
 
     @Test
-    void projectionMapIsPsi() {
+    void projectionMapIsTheProjection() {
         Projection psi = new Projection(ProjectionConfig.defaults(6, 4), new Rng(1));
         ProjectionTest.randomise(psi, 2);
         float[] x = gaussian(new Random(3), 3 * 6);

@@ -168,6 +168,47 @@ class ProjectionTest {
     }
 
     @Test
+    void aMissingFileIsNamed(@TempDir Path dir) {
+        Path none = dir.resolve("none.safetensors");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Projection.load(none, OLD, NEW));
+        assertTrue(e.getMessage().contains("none.safetensors") && e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    @Test
+    void aCopyComputesTheSameAndTrainsApart() {
+        Projection p = new Projection(ProjectionConfig.defaults(6, 4), new Rng(1));
+        randomise(p, 5);
+        Projection q = p.copy();
+        Tensor x = randn(6, 3, 6);
+        assertArrayEquals(p.forward(x).toArray(), q.forward(x).toArray(), 0f);
+        // Its own parameters: changing the copy leaves the original as it was.
+        float[] before = p.forward(x).toArray();
+        randomise(q, 7);
+        assertArrayEquals(before, p.forward(x).toArray(), 0f);
+        assertTrue(!java.util.Arrays.equals(before, q.forward(x).toArray()));
+    }
+
+    @Test
+    void theConfigsProjectionFieldsBuildItsShape() {
+        // The pipeline's defaults are the canonical default ψ.
+        assertEquals(ProjectionConfig.defaults(128, 64), XbtConfig.projection(XbtConfig.schema().defaults(), 128, 64));
+        var c = XbtConfig.schema().defaults().withOverride("projection.depth=3").withOverride("projection.hidden=32")
+                .withOverride("projection.activation=tanh").withOverride("projection.norm=none").withOverride("projection.residual=false");
+        assertEquals(new ProjectionConfig(128, 64, 3, 32, ProjectionConfig.Activation.TANH, ProjectionConfig.Norm.NONE, false),
+                XbtConfig.projection(c, 128, 64));
+        var bad = XbtConfig.schema().defaults().withOverride("projection.activation=swish");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> XbtConfig.validate(bad));
+        assertTrue(e.getMessage().contains("projection.activation") && e.getMessage().contains("swish"), e.getMessage());
+    }
+
+    @Test
+    void describeNamesTheShape() {
+        assertEquals("128 -> 256 -> 64, gelu, layer_norm, residual", ProjectionConfig.defaults(128, 64).describe());
+        assertEquals("6 -> 4", new ProjectionConfig(6, 4, 1, 0, ProjectionConfig.Activation.GELU, ProjectionConfig.Norm.NONE,
+                false).describe());
+    }
+
+    @Test
     void configJsonRoundTrip() {
         ProjectionConfig c = new ProjectionConfig(12, 7, 3, 20, ProjectionConfig.Activation.TANH, ProjectionConfig.Norm.NONE, false);
         assertEquals(c, ProjectionConfig.fromJson(c.toJson()));
