@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "xbt", mixinStandardHelpOptions = true, version = "xbt 0.1.0",
         description = "Upgrade the embedding model of an image-text retrieval system without re-embedding its gallery.",
-        subcommands = {DemoCommand.class, TokenizeCommand.class, InspectCommand.class, EncodeCommand.class, EvalRetrievalCommand.class, BackendsCommand.class,
+        subcommands = {DemoCommand.class, ExperimentCommand.class, TokenizeCommand.class, InspectCommand.class, EncodeCommand.class, EvalRetrievalCommand.class, BackendsCommand.class,
                 DataCommand.class, TrainClipCommand.class, PretrainProjectionCommand.class, TrainXbtCommand.class,
                 EvalCompatCommand.class,
                 MergeCommand.class, CommandLine.HelpCommand.class})

@@ -59,7 +59,7 @@ public final class BatchLoader implements AutoCloseable {
     private final boolean ownsCache;
     private final ClipPreprocess pre;
     private final String split;
-    private final int[] entries;
+    private int[] entries;
     private final List<ImportReport.Skip> skips;
     private final float[][] lut;
     private Augmentation augmentation = Augmentation.NONE;
@@ -157,6 +157,25 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     // ---- the split ----------------------------------------------------------------------------------
+
+    /**
+     * Keeps a random {@code fraction} of the split's usable images (at least one), drawn with {@code seed}, in
+     * manifest order; later epochs and {@link #size()} see only those. For training a model on part of the data.
+     */
+    public synchronized BatchLoader keepFraction(double fraction, long seed) {
+        if (!(fraction > 0 && fraction <= 1)) throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
+        int keep = Math.max(1, (int) Math.round(entries.length * fraction));
+        if (keep == entries.length) return this;
+        int[] order = new int[entries.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        new Rng(seed).shuffle(order);
+        int[] kept = Arrays.copyOf(order, keep);
+        Arrays.sort(kept);
+        int[] e = new int[keep];
+        for (int i = 0; i < keep; i++) e[i] = entries[kept[i]];
+        entries = e;
+        return this;
+    }
 
     /** The split this loader reads, or null for all entries. */
     public String split() {

@@ -81,6 +81,8 @@ public final class ClipTraining {
                 .add("tokenizer.merges", "", "a CLIP merges file to use; empty: learn BPE from the training captions")
                 .add("data.dir", "", "the data set folder (manifest.jsonl), e.g. made by 'xbt data prepare shapes'")
                 .add("data.split", Splits.TRAIN, "the split trained on")
+                .add("data.fraction", 1.0, "part of the split's images trained on (a random subset drawn with data.subset_seed)")
+                .add("data.subset_seed", 0L, "seed of the subset drawn when data.fraction < 1")
                 .add("data.augment_min_scale", 1.0, "random resized crop: smallest area fraction (1: off)")
                 .add("data.augment_flip", false, "flip half the pictures left-right (breaks captions that say left/right)")
                 .add("train.seed", 0L, "seed of the initial weights and of the data order")
@@ -138,6 +140,7 @@ public final class ClipTraining {
         if (c.getString("data.dir").isBlank()) throw new IllegalArgumentException("config field 'data.dir' is empty: give --data DIR");
         checkSplit(c, "data.split");
         checkSplit(c, "eval.split");
+        c.doubleIn("data.fraction", 0, true, 1);
         c.doubleIn("data.augment_min_scale", 0, true, 1);
         c.longAtLeast("train.steps", 1);
         c.intAtLeast("train.batch_size", 2);
@@ -178,6 +181,7 @@ public final class ClipTraining {
         ClipPreprocess pre = new ClipPreprocess(mc.vision().imageSize());
         String split = c.getString("data.split");
         try (BatchLoader loader = BatchLoader.open(manifest, split, pre, manifest.dir().resolve(Manifest.CACHE_DIR), dataProgress)) {
+            loader.keepFraction(c.getDouble("data.fraction"), c.getLong("data.subset_seed"));
             if (loader.size() < batch) {
                 throw new IllegalArgumentException("config field 'train.batch_size' (" + batch + ") exceeds the " + loader.size()
                         + " usable images of split '" + split + "' of " + manifest.dir());

@@ -234,6 +234,11 @@ public final class TrainConfig {
         return v;
     }
 
+    /** A field's value as stored (Integer, Long, Double, Boolean or String), for copying between schemas. */
+    public Object get(String name) {
+        return raw(name, Object.class);
+    }
+
     public int getInt(String name) {
         return (Integer) raw(name, Integer.class);
     }

@@ -45,6 +45,36 @@ class BatchLoaderTest {
     }
 
     @Test
+    void aFractionKeepsASeededSubsetOfTheUsableImagesInManifestOrder() {
+        ClipPreprocess pre = new ClipPreprocess(16);
+        List<Integer> all = new ArrayList<>(), half = new ArrayList<>(), again = new ArrayList<>(),
+                other = new ArrayList<>();
+        try (BatchLoader l = BatchLoader.open(manifest, null, pre)) {
+            for (int i = 0; i < l.size(); i++) all.add(l.entryIndex(i));
+        }
+        assertEquals(59, all.size()); // the damaged image is not usable
+        for (var pair : List.of(java.util.Map.entry(half, 0L), java.util.Map.entry(again, 0L), java.util.Map.entry(other, 1L))) {
+            try (BatchLoader l = BatchLoader.open(manifest, null, pre)) {
+                l.keepFraction(0.5, pair.getValue());
+                for (int i = 0; i < l.size(); i++) pair.getKey().add(l.entryIndex(i));
+                assertEquals(l.size(), l.allCaptions().size());
+            }
+        }
+        assertEquals(30, half.size()); // round(59 / 2)
+        assertTrue(all.containsAll(half));
+        assertEquals(half.stream().sorted().toList(), half);
+        assertEquals(half, again);
+        assertNotEquals(half, other);
+        try (BatchLoader l = BatchLoader.open(manifest, null, pre)) {
+            assertEquals(59, l.keepFraction(1.0, 3).size());
+            assertEquals(1, l.keepFraction(0.001, 3).size());
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> l.keepFraction(0, 3));
+            assertTrue(e.getMessage().contains("fraction must be in (0, 1]"), e.getMessage());
+        }
+    }
+
+    @Test
     void theCacheIsBuiltOnceReusedAndRebuiltWhenStale() throws IOException {
         ClipPreprocess pre = new ClipPreprocess(32);
         try (ImageCache c = ImageCache.open(manifest, pre)) {
