@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.xbt.data.Manifest;
 import dev.xbt.data.Progress;
-import dev.xbt.eval.CompatReport;
+import dev.xbt.eval.CompatibilityReport;
 import dev.xbt.train.ClipTraining;
 import dev.xbt.train.RunDirectory;
 import dev.xbt.train.TrainConfig;
@@ -99,7 +99,7 @@ public final class Experiment {
         long t = System.nanoTime();
         TrainConfig pc = ExperimentConfig.pipeline(c, out.resolve(ExperimentConfig.OLD).resolve(ClipTraining.MODEL_FILE).toString(),
                 out.resolve(ExperimentConfig.NEW).resolve(ClipTraining.MODEL_FILE).toString());
-        CompatReport report = Pipeline.run(pc, out.resolve(PIPELINE), progress, dataProgress, log);
+        CompatibilityReport report = Pipeline.run(pc, out.resolve(PIPELINE), progress, dataProgress, log);
         record(out, seconds, PIPELINE, since(t));
         double total = 0;
         for (Map.Entry<String, Double> e : seconds.entrySet()) if (!e.getKey().equals("total")) total += e.getValue();
