@@ -5,12 +5,11 @@ import dev.xbt.eval.CompatibilityReport;
 import dev.xbt.xbt.Pipeline;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
 /** {@code xbt demo}: the whole method on the embedded default data. */
@@ -21,7 +20,7 @@ import java.util.Locale;
                 + "compatibility report: a table on stdout and OUT/report.json.",
                 "",
                 "The data set is made first when absent (xbt data prepare shapes --count 6000 --seed 0). Settings come "
-                        + "from configs/xbt/shapes.yaml; relative paths in it are taken from the xbt installation folder.",
+                        + "from configs/xbt/shapes.yaml unless --config names another file; relative paths in it are taken from the xbt installation folder.",
                 ""})
 final class DemoCommand implements Runnable {
     @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
@@ -29,24 +28,23 @@ final class DemoCommand implements Runnable {
                     + "outputs there are replaced.")
     Path out;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The pipeline config (default: configs/xbt/shapes.yaml).")
-    Path config;
-
-    @Option(names = "--set", paramLabel = "FIELD=VALUE", description = "Override a config field (repeatable).")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    ConfigOptions config;
 
     @Override
     public void run() {
         long t0 = System.nanoTime();
         Path home = Path.of(System.getenv().getOrDefault("XBT_HOME", ".")).toAbsolutePath().normalize();
+        // Without --config, the embedded default's settings (configs/xbt/shapes.yaml of the installation).
         TrainConfig c = XbtConfig.schema().defaults();
-        Path file = config != null ? config : home.resolve("configs/xbt/shapes.yaml");
-        if (config != null || Files.isRegularFile(file)) c = c.withYaml(file);
-        for (String o : overrides) c = c.withOverride(o);
+        Path embedded = home.resolve("configs/xbt/shapes.yaml");
+        if (config.file == null && Files.isRegularFile(embedded)) c = c.withYaml(embedded);
+        c = config.apply(c);
         for (String f : new String[] {"old", "new", "data.dir"}) {
             Path p = Path.of(c.getString(f));
             if (!p.isAbsolute() && !Files.exists(p)) c = c.with(f, home.resolve(p).toString());
         }
+        if (config.showIfAsked(c)) return;
         XbtConfig.validate(c);
         Path data = Path.of(c.getString("data.dir"));
         if (!Files.isRegularFile(data.resolve("manifest.jsonl"))) {

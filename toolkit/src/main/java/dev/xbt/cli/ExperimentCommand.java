@@ -5,11 +5,10 @@ import dev.xbt.experiment.ExperimentConfig;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.train.TrainProgress;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
 /** {@code xbt experiment}: the whole protocol on a real data set, from the data to the compatibility report. */
@@ -25,8 +24,8 @@ import java.util.Locale;
                         + "configs: configs/experiments/openclipart.yaml and configs/experiments/tuxpaint.yaml.",
                 ""})
 final class ExperimentCommand implements Runnable {
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML config of the experiment (required unless --show-config).")
-    Path config;
+    @Mixin
+    ConfigOptions config;
 
     @Option(names = "--data", paramLabel = "DIR",
             description = "Use the data set in DIR (a manifest folder) instead of the config's (sets data.dir; nothing is prepared).")
@@ -36,26 +35,15 @@ final class ExperimentCommand implements Runnable {
             description = "Output folder (default: runs/experiment-NAME, NAME the config file's name without .yaml).")
     Path out;
 
-    @Option(names = "--set", paramLabel = "FIELD=VALUE",
-            description = "Override any config field, e.g. --set new.train.steps=900 (repeatable; see --show-config).")
-    List<String> overrides = new ArrayList<>();
-
-    @Option(names = "--show-config", description = "Print the resolved config and every field's meaning, then exit.")
-    boolean showConfig;
 
     @Override
     public void run() {
-        TrainConfig c = ExperimentConfig.schema().defaults();
-        if (config != null) c = c.withYaml(config);
-        for (String o : overrides) c = c.withOverride(o);
+        TrainConfig c = config.apply(ExperimentConfig.schema().defaults());
         if (data != null) c = c.with("data.dir", data.toString()).with("data.source", "");
-        if (showConfig) {
-            System.out.print(c.toYamlWithHelp());
-            return;
-        }
-        if (config == null) throw new IllegalArgumentException("missing --config FILE: the experiment's config (e.g. configs/experiments/openclipart.yaml)");
+        if (config.showIfAsked(c)) return;
+        if (config.file == null) throw new IllegalArgumentException("missing --config FILE: the experiment's config (e.g. configs/experiments/openclipart.yaml)");
         ExperimentConfig.validate(c);
-        Path dir = out != null ? out : Path.of("runs", "experiment-" + config.getFileName().toString().replaceFirst("\\.ya?ml$", ""));
+        Path dir = out != null ? out : Path.of("runs", "experiment-" + config.file.getFileName().toString().replaceFirst("\\.ya?ml$", ""));
         long t0 = System.nanoTime();
         Experiment.Result r = Experiment.run(c, dir, ExperimentCommand::prepare,
                 TrainProgress.console(c.getLong("xbt.train.log_every")), DataCommand.progress(), System.err::println);

@@ -8,7 +8,6 @@ import dev.xbt.xbt.ProjectionPretraining;
 import dev.xbt.xbt.XbtConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -24,26 +23,19 @@ import java.util.Locale;
                         + "checkpoint kept; --resume continues a killed run.",
                 ""})
 final class PretrainProjectionCommand implements Runnable {
-    @Option(names = "--run", paramLabel = "DIR", description = "The run directory (required).")
-    Path run;
+    @Mixin
+    RunOptions run;
 
     @Mixin
     XbtSettings settings;
 
-    @Option(names = "--resume", description = "Continue the run in --run from its last checkpoint.")
-    boolean resume;
-
-    @Option(names = "--force", description = "Start over in a --run that holds an earlier run.")
-    boolean force;
-
     @Override
     public void run() {
         if (settings.showConfigIfAsked()) return;
-        if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
         TrainConfig c = settings.resolve();
         XbtConfig.validate(c);
         DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
-        RunDirectory dir = RunDirectory.open(run, resume, force, ProjectionPretraining.outputs());
+        RunDirectory dir = run.open(ProjectionPretraining.outputs());
         Trainer.Result r = ProjectionPretraining.train(c, old, neu, dir, XbtSettings.progress(c));
         System.out.printf(Locale.ROOT, "pretrain-projection: %d steps in %.1f s, last loss %.4f -> %s%n", r.step(), r.stepSeconds(),
                 r.lastLoss(), dir.file(ProjectionPretraining.PROJECTION_FILE));

@@ -7,6 +7,7 @@ import dev.xbt.train.TrainConfig;
 import dev.xbt.train.TrainProgress;
 import dev.xbt.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -14,7 +15,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -34,19 +34,14 @@ import java.util.Locale;
                         + "with the last good checkpoint kept.",
                 ""})
 final class TrainClipCommand implements Runnable {
-    @Option(names = "--run", paramLabel = "DIR",
-            description = "The run directory (required). An existing non-empty one is refused unless --resume or --force.")
-    Path run;
+    @Mixin
+    RunOptions run;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML config (e.g. configs/shapes-new.yaml).")
-    Path config;
+    @Mixin
+    ConfigOptions config;
 
     @Option(names = "--data", paramLabel = "DIR", description = "The data set folder (sets data.dir).")
     Path data;
-
-    @Option(names = "--set", paramLabel = "FIELD=VALUE",
-            description = "Override any config field, e.g. --set model.vision.width=96 (repeatable; see --show-config).")
-    List<String> overrides = new ArrayList<>();
 
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (sets train.steps).")
     Long steps;
@@ -60,24 +55,11 @@ final class TrainClipCommand implements Runnable {
     @Option(names = "--seed", paramLabel = "S", description = "Seed of weights and data order (sets train.seed).")
     Long seed;
 
-    @Option(names = "--resume", description = "Continue the run in --run from its last checkpoint, with its config.")
-    boolean resume;
-
-    @Option(names = "--force", description = "Start over in a --run that holds an earlier run (its files are removed).")
-    boolean force;
-
-    @Option(names = "--show-config", description = "Print the resolved config and every field's meaning, then exit.")
-    boolean showConfig;
-
     @Override
     public void run() {
         TrainConfig.Schema schema = ClipTraining.schema();
-        if (showConfig) {
-            System.out.print(resolve(schema.defaults()).toYamlWithHelp());
-            return;
-        }
-        if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
-        RunDirectory dir = RunDirectory.open(run, resume, force, ClipTraining.outputs());
+        if (config.showIfAsked(resolve(schema.defaults()))) return;
+        RunDirectory dir = run.open(ClipTraining.outputs());
         TrainConfig cfg;
         if (dir.resuming()) {
             cfg = TrainConfig.fromYaml(schema, read(dir.config()), dir.config().toString());
@@ -97,7 +79,7 @@ final class TrainClipCommand implements Runnable {
         Progress dataProgress = DataCommand.progress();
         Trainer.Result r = ClipTraining.train(cfg, dir, progress, dataProgress);
         if (r.stepsThisRun() == 0) {
-            System.out.println("train-clip: the run in " + run + " was already complete at step " + r.step()
+            System.out.println("train-clip: the run in " + dir.dir() + " was already complete at step " + r.step()
                     + "; model written to " + dir.file(ClipTraining.MODEL_FILE));
         } else {
             System.out.printf(Locale.ROOT, "train-clip: %d steps (%d this run) in %.1f s, %.1f samples/s, last loss %.4f -> %s%n",
@@ -107,14 +89,13 @@ final class TrainClipCommand implements Runnable {
     }
 
     private boolean anyConfigGiven() {
-        return config != null || data != null || !overrides.isEmpty() || steps != null || batchSize != null || lr != null
+        return config.given() || data != null || steps != null || batchSize != null || lr != null
                 || seed != null;
     }
 
     /** {@code base}, then --config, then --set, then the dedicated flags. */
     private TrainConfig resolve(TrainConfig base) {
-        TrainConfig c = config == null ? base : base.withYaml(config);
-        for (String o : overrides) c = c.withOverride(o);
+        TrainConfig c = config.apply(base);
         if (data != null) c = c.with("data.dir", data.toString());
         if (steps != null) c = c.with("train.steps", steps);
         if (batchSize != null) c = c.with("train.batch_size", batchSize);

@@ -26,8 +26,8 @@ import java.util.Locale;
                         + "projection.safetensors, for 'xbt eval-compat --xbt DIR' (or --bct DIR).",
                 ""})
 final class TrainXbtCommand implements Runnable {
-    @Option(names = "--run", paramLabel = "DIR", description = "The run directory (required).")
-    Path run;
+    @Mixin
+    RunOptions run;
 
     @Option(names = "--projection", paramLabel = "FILE",
             description = "The stage-1 ψ (projection.safetensors from 'xbt pretrain-projection'); required without --bct.")
@@ -39,21 +39,14 @@ final class TrainXbtCommand implements Runnable {
     @Mixin
     XbtSettings settings;
 
-    @Option(names = "--resume", description = "Continue the run in --run from its last checkpoint.")
-    boolean resume;
-
-    @Option(names = "--force", description = "Start over in a --run that holds an earlier run.")
-    boolean force;
-
     @Override
     public void run() {
         if (settings.showConfigIfAsked()) return;
-        if (run == null) throw new IllegalArgumentException("missing --run DIR: the run directory");
         if (!bct && projection == null) throw new IllegalArgumentException("missing --projection FILE: the stage-1 ψ");
         TrainConfig c = settings.resolve();
         XbtConfig.validate(c);
         DatasetEncoder old = DatasetEncoder.load(Path.of(c.getString("old"))), neu = DatasetEncoder.load(Path.of(c.getString("new")));
-        RunDirectory dir = RunDirectory.open(run, resume, force, AdapterTuning.outputs());
+        RunDirectory dir = run.open(AdapterTuning.outputs());
         Trainer.Result r = AdapterTuning.train(c, bct ? AdapterTuning.Objective.BCT : AdapterTuning.Objective.XBT, old, neu,
                 projection, dir, XbtSettings.progress(c), DataCommand.progress());
         System.out.printf(Locale.ROOT, "train-xbt%s: %d steps in %.1f s, last loss %.4f -> %s%n", bct ? " --bct" : "", r.step(),
