@@ -1,6 +1,7 @@
 package dev.xbt.data.sources;
 
 import dev.xbt.data.DataSourceException;
+import dev.xbt.data.TextCorpus;
 import dev.xbt.data.TextSource;
 
 import java.io.BufferedReader;
@@ -108,10 +109,7 @@ public final class WordNetSource implements TextSource {
                 }
             }
         }
-        if (limit < 0 || all.size() <= limit) return all;
-        List<String> some = new ArrayList<>(limit);
-        for (int i = 0; i < limit; i++) some.add(all.get((int) ((long) i * all.size() / limit)));
-        return some;
+        return TextCorpus.evenly(all, limit);
     }
 
     /**
