@@ -21,7 +21,8 @@ public final class DataSources {
     );
 
     private static final List<TextSource> TEXT_SOURCES = List.of(
-            new dev.xbt.data.sources.WordNetSource()
+            new dev.xbt.data.sources.WordNetSource(),
+            new dev.xbt.data.sources.WordNetSource().lemmas()
     );
 
     private DataSources() {}

@@ -48,6 +48,17 @@ public final class TextCorpus {
         return texts.size();
     }
 
+    /**
+     * At most {@code limit} of {@code texts}, spread evenly over the list (every {@code size / limit}-th, from the
+     * first), so a small sample still covers the whole list rather than its beginning; {@code limit < 0}: all.
+     */
+    public static List<String> evenly(List<String> texts, int limit) {
+        if (limit < 0 || texts.size() <= limit) return texts;
+        List<String> some = new ArrayList<>(limit);
+        for (int i = 0; i < limit; i++) some.add(texts.get((int) ((long) i * texts.size() / limit)));
+        return some;
+    }
+
     /** Collects texts; {@link #build()} makes the corpus. */
     public static final class Builder {
         private final LinkedHashSet<String> texts = new LinkedHashSet<>();
@@ -64,8 +75,13 @@ public final class TextCorpus {
 
         /** The texts of {@code source}. */
         public Builder add(TextSource source) {
+            return add(source, -1);
+        }
+
+        /** At most {@code limit} texts of {@code source}, spread {@link #evenly} ({@code limit < 0}: all). */
+        public Builder add(TextSource source, int limit) {
             try {
-                return addAll(source.texts());
+                return addAll(evenly(source.texts(), limit));
             } catch (IOException e) {
                 throw new UncheckedIOException(source.name() + ": " + e.getMessage(), e);
             }

@@ -99,8 +99,9 @@ public final class AdapterTuning {
                 throw new IllegalArgumentException("config field 'stage2.batch_size' (" + batch + ") exceeds the "
                         + loader.size() + " images of split '" + c.getString("data.split") + "' of " + manifest.dir());
             }
-            // Caption rows of the stage-1 cache: new text embeddings (and, for BCT, old ones).
-            List<String> texts = ProjectionPretraining.corpus(c);
+            // The training captions, the first rows of the stage-1 corpus (so their new text embeddings are
+            // cached); the extra text of stage 1 has no images and is not needed here.
+            List<String> texts = ProjectionPretraining.captions(c);
             Map<String, Integer> row = new HashMap<>();
             for (int i = 0; i < texts.size(); i++) row.put(texts.get(i), i);
             float[] zNew = neu.encodeTexts(manifest, texts);

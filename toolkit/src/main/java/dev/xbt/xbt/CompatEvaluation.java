@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * galleries, then each method's new-model queries against the old model's gallery embeddings (which stay as they are).
  *
  * <p>Methods: {@code raw} ({@link RawMap}), {@code linear} (ridge) and {@code procrustes} ({@link LinearMap}, fitted on
- * the training captions' text pairs), {@code procrustes+slerp} and {@code xbt+slerp} ({@link SlerpMap}: the old
+ * the text pairs of stage 1's corpus: the training captions plus any {@code stage1.extra_text}, the same text ψ
+ * sees), {@code procrustes+slerp} and {@code xbt+slerp} ({@link SlerpMap}: the old
  * model's query embedding blended with the mapped new one, α chosen by rsum on {@code data.val_split}), {@code xbt}
  * and {@code bct} (a run folder with adapters/ and projection.safetensors, from train-xbt: the new model with the
  * run's adapters, through the run's projection).
@@ -62,7 +63,9 @@ public final class CompatEvaluation {
         LinearMap procrustes = null, linear = null;
         if (methods.stream().anyMatch(m -> m.startsWith("procrustes") || m.equals("linear"))) {
             List<String> texts = ProjectionPretraining.corpus(c);
-            log.accept("fitting the linear maps on " + texts.size() + " caption pairs of split " + c.getString("data.split"));
+            log.accept("fitting the linear maps on " + texts.size() + " text pairs (stage 1's corpus: the captions of split "
+                    + c.getString("data.split") + (c.getString("stage1.extra_text").isBlank() ? "" : " and "
+                    + c.getString("stage1.extra_text")) + ")");
             float[] zOld = old.encodeTexts(manifest, texts), zNew = neu.encodeTexts(manifest, texts);
             procrustes = LinearMap.procrustes(zNew, zOld, texts.size(), neu.dim(), old.dim());
             linear = LinearMap.ridge(zNew, zOld, texts.size(), neu.dim(), old.dim(), c.getDouble("baselines.ridge"));

@@ -3,6 +3,7 @@ package dev.xbt.xbt;
 import dev.xbt.data.Manifest;
 import dev.xbt.eval.DatasetEncoder;
 import dev.xbt.data.TextCorpus;
+import dev.xbt.data.TextSource;
 import dev.xbt.engine.Nn;
 import dev.xbt.engine.Ops;
 import dev.xbt.engine.ParameterSet;
@@ -38,9 +39,25 @@ public final class ProjectionPretraining {
         return Set.of(PROJECTION_FILE);
     }
 
-    /** The captions stage 1 trains on. */
+    /**
+     * The training split's captions (stage 2 finds its captions' rows here) and, after them, the texts of
+     * {@code stage1.extra_text}: ψ is trained on text alone, so any text widens what it has seen. The captions come
+     * first and the corpus only drops repeats, so a caption's row is the same with or without the extra text.
+     */
     static List<String> corpus(TrainConfig c) {
         Manifest m = Manifest.read(Path.of(c.getString("data.dir")));
+        TextCorpus.Builder b = TextCorpus.builder().addAll(captions(c, m));
+        int limit = c.getInt("stage1.extra_text_limit");
+        for (TextSource s : XbtConfig.extraText(c)) b.add(s, limit > 0 ? limit : -1);
+        return b.build().texts();
+    }
+
+    /** The captions of the training split, at least {@code stage1.batch_size} of them. */
+    static List<String> captions(TrainConfig c) {
+        return captions(c, Manifest.read(Path.of(c.getString("data.dir"))));
+    }
+
+    private static List<String> captions(TrainConfig c, Manifest m) {
         List<String> texts = TextCorpus.of(m, c.getString("data.split")).texts();
         if (texts.size() < c.getInt("stage1.batch_size")) {
             throw new IllegalArgumentException("split '" + c.getString("data.split") + "' of " + m.dir() + " has " + texts.size()
@@ -59,8 +76,10 @@ public final class ProjectionPretraining {
                                        TrainProgress progress) {
         XbtConfig.validate(c);
         List<String> texts = corpus(c);
-        progress.log(String.format(Locale.ROOT, "stage 1: embedding %d captions with the old and the new text encoders (cached)",
-                texts.size()));
+        int captions = captions(c).size();
+        progress.log(String.format(Locale.ROOT, "stage 1: embedding %d captions%s with the old and the new text encoders (cached)",
+                captions, texts.size() > captions ? String.format(Locale.ROOT, " and %d extra texts (%s)",
+                        texts.size() - captions, c.getString("stage1.extra_text")) : ""));
         float[] zOld = embedTexts(c, old, texts);
         float[] zNew = embedTexts(c, neu, texts);
         int dOld = old.dim(), dNew = neu.dim(), n = texts.size();

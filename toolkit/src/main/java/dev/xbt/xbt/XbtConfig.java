@@ -1,9 +1,14 @@
 package dev.xbt.xbt;
 
 import dev.xbt.adapters.AdapterConfig;
+import dev.xbt.data.DataSourceException;
+import dev.xbt.data.DataSources;
 import dev.xbt.data.Splits;
+import dev.xbt.data.TextSource;
 import dev.xbt.train.TrainConfig;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -31,6 +36,10 @@ public final class XbtConfig {
                         + "(ψ then starts as zero-padding/truncation and learns the correction)")
                 .add("stage1.seed", 0L, "seed of ψ's initial weights, the noise and the batch order")
                 .add("stage1.steps", 600L, "optimizer steps of ψ's pretraining")
+                .add("stage1.extra_text", "", "extra text sources ψ also trains on, after the training captions, comma-"
+                        + "separated (xbt data sources lists them, e.g. wordnet); empty: the captions only")
+                .add("stage1.extra_text_limit", 0, "at most this many texts from each extra source, spread evenly over "
+                        + "it (0: all of them)")
                 .add("stage1.batch_size", 256, "texts a step")
                 .add("stage1.lr", 2e-3, "peak learning rate")
                 .add("stage1.warmup_steps", 30L, "steps of linear warmup")
@@ -124,6 +133,8 @@ public final class XbtConfig {
             c.doubleIn(s + ".temperature", 0, true, 100);
         }
         c.doubleIn("stage1.noise_var", 0, false, 10);
+        extraText(c);
+        c.intAtLeast("stage1.extra_text_limit", 0);
         String loss = c.getString("stage1.loss").toLowerCase(Locale.ROOT);
         if (!loss.equals("cosine") && !loss.equals("mse")) {
             throw new IllegalArgumentException("config field 'stage1.loss' must be cosine or mse, got '" + c.getString("stage1.loss") + "'");
@@ -139,6 +150,21 @@ public final class XbtConfig {
         c.doubleIn("baselines.ridge", 0, false, 1e9);
         slerpAlphas(c);
         adapters(c);
+    }
+
+    /** The text sources of {@code stage1.extra_text}, in order (none when it is empty); errors name the field. */
+    public static List<TextSource> extraText(TrainConfig c) {
+        String v = c.getString("stage1.extra_text");
+        List<TextSource> sources = new ArrayList<>();
+        for (String name : v.split(",")) {
+            if (name.isBlank()) continue;
+            try {
+                sources.add(DataSources.textSource(name.strip().toLowerCase(Locale.ROOT)));
+            } catch (DataSourceException e) {
+                throw new IllegalArgumentException("config field 'stage1.extra_text': " + e.getMessage());
+            }
+        }
+        return sources;
     }
 
     static double[] slerpAlphas(TrainConfig c) {

@@ -1,6 +1,7 @@
 package dev.xbt.data.sources;
 
 import dev.xbt.data.DataSourceException;
+import dev.xbt.data.TextCorpus;
 import dev.xbt.data.TextSource;
 
 import java.io.BufferedReader;
@@ -28,6 +29,9 @@ import java.util.regex.Pattern;
  * The synsets come in file order, nouns then adjectives by default ({@link #withParts}); {@link #withLimit}
  * keeps {@code N} of them spread evenly over the files (every {@code total / N}-th), so a small sample still
  * covers the whole vocabulary rather than the first letters of the first lexicographer files.
+ *
+ * <p>{@code wordnet-lemmas} ({@link #lemmas()}) is the same synsets' lemmas alone ({@code "cat"}, {@code "armchair"}):
+ * short names, closer to picture titles than the glosses are.
  */
 public final class WordNetSource implements TextSource {
     static final String PACKAGE = "wordnet-base";
@@ -40,10 +44,16 @@ public final class WordNetSource implements TextSource {
     private final Path root;
     private final List<String> parts;
     private final int limit;
+    private final boolean lemmasOnly;
 
-    /** Nouns and adjectives of the installed package, all of them. */
+    /** Nouns and adjectives of the installed package, all of them, as glosses. */
     public WordNetSource() {
         this(Path.of("/"), List.of("noun", "adj"), -1);
+    }
+
+    /** The same synsets' lemmas alone ({@code wordnet-lemmas}). */
+    public WordNetSource lemmas() {
+        return new WordNetSource(root, parts, limit, true);
     }
 
     /**
@@ -52,6 +62,11 @@ public final class WordNetSource implements TextSource {
      * @param limit at most this many texts, spread evenly; -1 for all
      */
     public WordNetSource(Path root, List<String> parts, int limit) {
+        this(root, parts, limit, false);
+    }
+
+    private WordNetSource(Path root, List<String> parts, int limit, boolean lemmasOnly) {
+        this.lemmasOnly = lemmasOnly;
         this.root = Objects.requireNonNull(root, "root");
         if (parts.isEmpty()) throw new IllegalArgumentException("wordnet: no parts of speech");
         for (String p : parts) {
@@ -65,22 +80,23 @@ public final class WordNetSource implements TextSource {
 
     /** This source reading other parts of speech. */
     public WordNetSource withParts(List<String> parts) {
-        return new WordNetSource(root, parts, limit);
+        return new WordNetSource(root, parts, limit, lemmasOnly);
     }
 
     /** This source keeping at most {@code limit} texts (-1: all). */
     public WordNetSource withLimit(int limit) {
-        return new WordNetSource(root, parts, limit);
+        return new WordNetSource(root, parts, limit, lemmasOnly);
     }
 
     @Override
     public String name() {
-        return "wordnet";
+        return lemmasOnly ? "wordnet-lemmas" : "wordnet";
     }
 
     @Override
     public String description() {
-        return "WordNet glosses as \"lemma: definition\" sentences, nouns and adjectives (wordnet-base)";
+        return lemmasOnly ? "WordNet lemmas alone (\"domestic cat\"), nouns and adjectives (wordnet-base)"
+                : "WordNet glosses as \"lemma: definition\" sentences, nouns and adjectives (wordnet-base)";
     }
 
     Path dataFile(String part) {
@@ -99,7 +115,7 @@ public final class WordNetSource implements TextSource {
                 while ((line = r.readLine()) != null) {
                     lineNo++;
                     if (line.isEmpty() || line.charAt(0) == ' ') continue; // the licence header
-                    String t = sentence(line);
+                    String t = lemmasOnly ? lemma(line) : sentence(line);
                     if (t == null) {
                         throw new DataSourceException("wordnet: " + dataFile(p) + ":" + lineNo + ": not a WordNet data"
                                 + " line; reinstall the package with: sudo apt-get install --reinstall " + PACKAGE);
@@ -108,10 +124,7 @@ public final class WordNetSource implements TextSource {
                 }
             }
         }
-        if (limit < 0 || all.size() <= limit) return all;
-        List<String> some = new ArrayList<>(limit);
-        for (int i = 0; i < limit; i++) some.add(all.get((int) ((long) i * all.size() / limit)));
-        return some;
+        return TextCorpus.evenly(all, limit);
     }
 
     /**
@@ -119,6 +132,16 @@ public final class WordNetSource implements TextSource {
      * the synset has no usable definition, null when the line is not a data line.
      */
     static String sentence(String line) {
+        String lemma = lemma(line);
+        if (lemma == null) return null;
+        int bar = line.indexOf(" | ");
+        if (bar < 0) return "";
+        String def = definition(line.substring(bar + 3));
+        return def.isEmpty() ? "" : lemma + ": " + def;
+    }
+
+    /** The first lemma of a WordNet data line, {@code _} as spaces, no position marker; null when not a data line. */
+    static String lemma(String line) {
         int bar = line.indexOf(" | ");
         String[] f = (bar < 0 ? line : line.substring(0, bar)).split(" ");
         if (f.length < 6 || !f[0].chars().allMatch(Character::isDigit)) return null;
@@ -129,10 +152,7 @@ public final class WordNetSource implements TextSource {
             return null;
         }
         if (words < 1) return null;
-        String lemma = MARKER.matcher(f[4]).replaceFirst("").replace('_', ' ');
-        if (bar < 0) return "";
-        String def = definition(line.substring(bar + 3));
-        return def.isEmpty() ? "" : lemma + ": " + def;
+        return MARKER.matcher(f[4]).replaceFirst("").replace('_', ' ');
     }
 
     /** The first definition of a gloss, without usage notes and examples. */

@@ -56,6 +56,10 @@ class WordNetSourceTest {
                 new WordNetSource(root, List.of("noun"), 2).texts());
         assertEquals(3, TextCorpus.builder().add(new WordNetSource(root, List.of("noun"), 3)).build().size());
         assertNull(WordNetSource.sentence("  1 This software and database"));
+        WordNetSource lemmas = new WordNetSource(root, List.of("noun", "adj"), -1).lemmas();
+        assertEquals("wordnet-lemmas", lemmas.name());
+        assertEquals(List.of("entity", "cat", "chair", "example only", "able", "long"), lemmas.texts());
+        assertEquals(List.of("entity", "chair", "able"), lemmas.withLimit(3).texts());
         assertEquals("", WordNetSource.definition("\"only an example\""));
     }
 
