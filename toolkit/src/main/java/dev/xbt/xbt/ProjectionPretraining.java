@@ -24,7 +24,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Stage 1 of XBT, text only: for each caption of the training split, z_old and z_new from the frozen text encoders
+ * Stage 1 of XBT, text only: for each caption of the training split (and each text of {@code stage1.extra_text}:
+ * the paper pretrains ψ on a large text corpus), z_old and z_new from the frozen text encoders
  * (cached on disk by {@link DatasetEncoder}, so the old model runs over the corpus once), and ψ trained with
  * {@link XbtLoss#stage1}: ψ(z_new + ε), ε Gaussian of variance {@code stage1.noise_var} and re-normalised, matches
  * z_old (cosine or MSE), plus an InfoNCE term between ψ(z_new) and the batch's z_old. The noise widens what ψ accepts around the text embeddings so that it also serves the new
