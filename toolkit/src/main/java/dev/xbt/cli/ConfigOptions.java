@@ -25,9 +25,7 @@ final class ConfigOptions {
 
     /** {@code base}, then the file, then the overrides. */
     TrainConfig apply(TrainConfig base) {
-        TrainConfig c = file == null ? base : base.withYaml(file);
-        for (String o : overrides) c = c.withOverride(o);
-        return c;
+        return base.withYamlAndOverrides(file, overrides);
     }
 
     /** Whether a file or an override was given. */

@@ -10,10 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -62,7 +58,7 @@ final class TrainClipCommand implements Runnable {
         RunDirectory dir = run.open(ClipTraining.outputs());
         TrainConfig cfg;
         if (dir.resuming()) {
-            cfg = TrainConfig.fromYaml(schema, read(dir.config()), dir.config().toString());
+            cfg = schema.defaults().withYaml(dir.config());
             if (anyConfigGiven()) {
                 // Settings given with --resume must agree with the run's: they are applied to its config and compared.
                 List<String> diff = cfg.differences(resolve(cfg));
@@ -102,13 +98,5 @@ final class TrainClipCommand implements Runnable {
         if (lr != null) c = c.with("train.lr", lr);
         if (seed != null) c = c.with("train.seed", seed);
         return c;
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        }
     }
 }

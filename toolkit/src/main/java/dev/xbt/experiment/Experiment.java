@@ -125,7 +125,7 @@ public final class Experiment {
     private static void claim(Path out, TrainConfig c) {
         Path file = out.resolve(CONFIG);
         if (Files.isRegularFile(file)) {
-            TrainConfig before = TrainConfig.fromYaml(c.schema(), read(file), file.toString());
+            TrainConfig before = c.schema().defaults().withYaml(file);
             // data.source only says how data.dir was made: a re-run with --data DIR (no source) is the same experiment.
             List<String> diff = before.differences(c).stream().filter(d -> !d.startsWith("data.source:")).toList();
             if (!diff.isEmpty()) {
@@ -156,7 +156,7 @@ public final class Experiment {
     private static void checkRunConfig(Path dir, TrainConfig mc, String which) {
         Path file = dir.resolve(RunDirectory.CONFIG);
         if (!Files.isRegularFile(file)) return;
-        TrainConfig before = TrainConfig.fromYaml(mc.schema(), read(file), file.toString());
+        TrainConfig before = mc.schema().defaults().withYaml(file);
         List<String> diff = before.differences(mc);
         if (!diff.isEmpty()) {
             throw new IllegalArgumentException("the " + which + " model in " + dir + " was trained with another config ("

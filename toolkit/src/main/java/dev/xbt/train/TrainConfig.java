@@ -110,8 +110,12 @@ public final class TrainConfig {
      * {@code overrides} in order. Errors name the file or the flag and the field.
      */
     public static TrainConfig load(Schema schema, Path file, List<String> overrides) {
-        TrainConfig c = schema.defaults();
-        if (file != null) c = c.withYaml(file);
+        return schema.defaults().withYamlAndOverrides(file, overrides);
+    }
+
+    /** This config, then the YAML file {@code file} (null: none), then each {@code FIELD=VALUE} of {@code overrides}. */
+    public TrainConfig withYamlAndOverrides(Path file, List<String> overrides) {
+        TrainConfig c = file == null ? this : withYaml(file);
         for (String o : overrides) c = c.withOverride(o);
         return c;
     }
