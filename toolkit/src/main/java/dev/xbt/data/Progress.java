@@ -33,16 +33,15 @@ public interface Progress {
     }
 
     final class ConsoleProgress implements Progress {
-        private final PrintStream out;
+        private final ConsoleLine line;
         private final boolean terminal;
         private String task;
         private long started;
-        private long lastPrint;
+        private boolean taskStarted;
         private long lastTenth = -1;
-        private boolean lineOpen;
 
         ConsoleProgress(PrintStream out, boolean terminal) {
-            this.out = out;
+            this.line = new ConsoleLine(out);
             this.terminal = terminal;
         }
 
@@ -50,10 +49,10 @@ public interface Progress {
         public synchronized void update(String task, long done, long total) {
             long now = System.nanoTime();
             if (!task.equals(this.task)) {
-                closeLine();
+                line.close();
                 this.task = task;
                 started = now;
-                lastPrint = 0;
+                taskStarted = true;
                 lastTenth = -1;
             }
             boolean end = total >= 0 && done >= total;
@@ -66,33 +65,22 @@ public interface Progress {
                     : String.format(Locale.ROOT, "%s: %d %s", task, done, rate);
             text = text.stripTrailing();
             if (terminal) {
-                if (end || now - lastPrint > 100_000_000L) {
-                    out.print("\r" + text + "\u001B[K");
-                    lineOpen = true;
-                    lastPrint = now;
-                    if (end) closeLine();
-                }
-                out.flush();
+                // A new task's first state is drawn at once, whatever the previous task drew just before.
+                line.draw(text, end || taskStarted);
+                taskStarted = false;
+                if (end) line.close();
             } else {
                 long tenth = total > 0 ? done * 10 / total : (now - started) / 10_000_000_000L;
                 if (tenth != lastTenth && (done > 0 || end)) {
                     lastTenth = tenth;
-                    out.println(text);
+                    line.println(text);
                 }
             }
         }
 
         @Override
-        public synchronized void log(String line) {
-            closeLine();
-            out.println(line);
-        }
-
-        private void closeLine() {
-            if (lineOpen) {
-                out.println();
-                lineOpen = false;
-            }
+        public synchronized void log(String text) {
+            line.println(text);
         }
     }
 }

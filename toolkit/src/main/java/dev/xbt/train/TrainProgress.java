@@ -1,5 +1,7 @@
 package dev.xbt.train;
 
+import dev.xbt.data.ConsoleLine;
+
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -10,15 +12,13 @@ import java.util.Locale;
  */
 public final class TrainProgress {
     private static final int BAR = 24;
-    private final PrintStream out;
+    private final ConsoleLine line; // null: show nothing
     private final boolean terminal;
     private final long every;
-    private long lastDraw;
-    private boolean lineOpen;
     private double smoothed = Double.NaN;
 
     public TrainProgress(PrintStream out, boolean terminal, long every) {
-        this.out = out;
+        this.line = out == null ? null : new ConsoleLine(out);
         this.terminal = terminal;
         this.every = Math.max(1, every);
     }
@@ -36,38 +36,24 @@ public final class TrainProgress {
 
     /** Step {@code step} of {@code total} is done with {@code loss}; {@code rate} samples/s; {@code etaSeconds} left. */
     public synchronized void update(long step, long total, double loss, double rate, double etaSeconds) {
-        if (out == null) return;
+        if (line == null) return;
         smoothed = Double.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
         boolean last = step >= total;
         String text = String.format(Locale.ROOT, "step %d/%d loss %.4f (avg %.4f) %.0f samples/s ETA %s",
                 step, total, loss, smoothed, rate, duration(etaSeconds));
         if (terminal) {
-            long now = System.nanoTime();
-            if (last || now - lastDraw > 100_000_000L) {
-                int filled = (int) (BAR * Math.min(1.0, step / (double) Math.max(1, total)));
-                out.print("\r[" + "#".repeat(filled) + "-".repeat(BAR - filled) + "] " + text + "\u001B[K");
-                out.flush();
-                lineOpen = true;
-                lastDraw = now;
-            }
-            if (last) closeLine();
+            int filled = (int) (BAR * Math.min(1.0, step / (double) Math.max(1, total)));
+            line.draw("[" + "#".repeat(filled) + "-".repeat(BAR - filled) + "] " + text, last);
+            if (last) line.close();
         } else if (last || step % every == 0) {
-            out.println(text);
+            line.println(text);
         }
     }
 
     /** A line of information (closes a redrawn line first). */
-    public synchronized void log(String line) {
-        if (out == null) return;
-        closeLine();
-        out.println(line);
-    }
-
-    private void closeLine() {
-        if (lineOpen) {
-            out.println();
-            lineOpen = false;
-        }
+    public synchronized void log(String text) {
+        if (line == null) return;
+        line.println(text);
     }
 
     /** "1h02m", "3m12s", "45s". */
