@@ -41,7 +41,7 @@ public interface Progress {
         private long lastTenth = -1;
 
         ConsoleProgress(PrintStream out, boolean terminal) {
-            this.line = new ConsoleLine(out);
+            this.line = ConsoleLine.on(out);
             this.terminal = terminal;
         }
 

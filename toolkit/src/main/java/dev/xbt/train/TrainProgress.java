@@ -18,7 +18,7 @@ public final class TrainProgress {
     private double smoothed = Double.NaN;
 
     public TrainProgress(PrintStream out, boolean terminal, long every) {
-        this.line = out == null ? null : new ConsoleLine(out);
+        this.line = out == null ? null : ConsoleLine.on(out);
         this.terminal = terminal;
         this.every = Math.max(1, every);
     }
