@@ -34,6 +34,9 @@ public final class XbtConfig {
                 .add("projection.norm", "layer_norm", "normalisation of each hidden layer, before its activation: layer_norm or none")
                 .add("projection.residual", true, "add a bias-free linear path new -> old, starting as the raw map "
                         + "(ψ then starts as zero-padding/truncation and learns the correction)")
+                .add("projection.init", "raw", "where ψ's residual path starts before stage 1: raw (zero-padding/truncation), "
+                        + "procrustes or ridge (those maps fitted on stage 1's text pairs, ridge with baselines.ridge); "
+                        + "needs projection.residual")
                 .add("stage1.seed", 0L, "seed of ψ's initial weights, the noise and the batch order")
                 .add("stage1.steps", 600L, "optimizer steps of ψ's pretraining")
                 .add("stage1.extra_text", "", "extra text sources ψ also trains on, after the training captions, comma-"
@@ -106,6 +109,14 @@ public final class XbtConfig {
                 choice(c, "projection.norm", ProjectionConfig.Norm.class), c.getBoolean("projection.residual"));
     }
 
+    /** Where ψ's residual path starts before stage 1 ({@code projection.init}). */
+    public enum ProjectionInit { RAW, PROCRUSTES, RIDGE }
+
+    /** The {@code projection.init} of a config; errors name the field. */
+    public static ProjectionInit projectionInit(TrainConfig c) {
+        return choice(c, "projection.init", ProjectionInit.class);
+    }
+
     private static <E extends Enum<E>> E choice(TrainConfig c, String field, Class<E> type) {
         String v = c.getString(field);
         for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(v)) return e;
@@ -125,6 +136,11 @@ public final class XbtConfig {
         c.intAtLeast("projection.depth", 1);
         c.intAtLeast("projection.hidden", 0);
         projection(c, 1, 1);
+        ProjectionInit init = projectionInit(c);
+        if (init != ProjectionInit.RAW && !c.getBoolean("projection.residual")) {
+            throw new IllegalArgumentException("config field 'projection.init' is " + c.getString("projection.init")
+                    + ", which starts ψ's residual path, but projection.residual is false");
+        }
         for (String s : new String[] {"stage1", "stage2"}) {
             c.longAtLeast(s + ".steps", 1);
             c.intAtLeast(s + ".batch_size", 2);
