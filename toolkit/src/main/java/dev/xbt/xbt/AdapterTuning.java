@@ -124,6 +124,8 @@ public final class AdapterTuning {
             float consistency = (float) c.getDouble("stage2.consistency_weight");
             XbtLoss.Stage2 stage2 = new XbtLoss.Stage2(temperature, consistency, XbtLoss.Alignment.COSINE);
             float[] oldImg = oldImages;
+            boolean allCaptions = !bct && XbtConfig.stage2Negatives(c) == XbtConfig.Negatives.CAPTIONS;
+            Tensor bank = allCaptions ? Tensor.of(target, texts.size(), dOld) : null;
             Trainer.Step step = at -> {
                 BatchLoader.Batch b = data.next();
                 int[] rows = new int[b.size()];
@@ -143,7 +145,18 @@ public final class AdapterTuning {
                             Contrastive.symmetricInfoNce(txt, oi, temperature));
                 }
                 // With the text side frozen (no text adapters, ψ frozen) the consistency term is a constant: left out.
-                if (consistency > 0 && (textAdapted || !psi.parameters().get(0).frozen())) {
+                boolean textMoves = textAdapted || !psi.parameters().get(0).frozen();
+                if (allCaptions) {
+                    int[][] same = new int[rows.length][];
+                    for (int i = 0; i < rows.length; i++) {
+                        same[i] = loader.captions(b.indices()[i]).stream().map(row::get)
+                                .filter(java.util.Objects::nonNull).mapToInt(Integer::intValue).toArray();
+                    }
+                    Tensor nce = XbtLoss.imageToAllCaptions(img, txt, bank, rows, same, temperature);
+                    return consistency > 0 && textMoves
+                            ? Ops.add(nce, Ops.scale(XbtLoss.align(txt, tgt, XbtLoss.Alignment.COSINE), consistency)) : nce;
+                }
+                if (consistency > 0 && textMoves) {
                     return XbtLoss.stage2(img, txt, tgt, stage2).total();
                 }
                 return Contrastive.symmetricInfoNce(img, txt, temperature);

@@ -58,6 +58,8 @@ public final class XbtConfig {
                 .add("stage2.warmup_steps", 10L, "steps of linear warmup")
                 .add("stage2.temperature", 0.05, "InfoNCE temperature inside the old space")
                 .add("stage2.consistency_weight", 1.0, "weight of 1 - cos(ψ(new text), stage-1 ψ(frozen new text))")
+                .add("stage2.negatives", "batch", "negatives of stage 2's image->text term: batch (the batch's other "
+                        + "captions) or captions (every training caption's stage-1 ψ, an image's other captions left out)")
                 .add("stage2.train_projection", false, "also train ψ (at the adapters' learning rate)")
                 .add("adapters.lora.rank", 4, "LoRA rank (0: no LoRA)")
                 .add("adapters.lora.alpha", 8.0, "LoRA alpha (scale alpha/rank)")
@@ -109,6 +111,14 @@ public final class XbtConfig {
                 choice(c, "projection.norm", ProjectionConfig.Norm.class), c.getBoolean("projection.residual"));
     }
 
+    /** The negatives of stage 2's image→text term ({@code stage2.negatives}). */
+    public enum Negatives { BATCH, CAPTIONS }
+
+    /** The {@code stage2.negatives} of a config; errors name the field. */
+    public static Negatives stage2Negatives(TrainConfig c) {
+        return choice(c, "stage2.negatives", Negatives.class);
+    }
+
     /** Where ψ's residual path starts before stage 1 ({@code projection.init}). */
     public enum ProjectionInit { RAW, PROCRUSTES, RIDGE }
 
@@ -158,6 +168,7 @@ public final class XbtConfig {
         c.doubleIn("stage1.match_weight", 0, false, 1e6);
         c.doubleIn("stage1.infonce_weight", 0, false, 1e6);
         c.doubleIn("stage2.consistency_weight", 0, false, 1e6);
+        stage2Negatives(c);
         c.longAtLeast("bct.steps", 1);
         c.doubleIn("bct.lr", 0, true, 10);
         c.doubleIn("train.grad_clip", 0, false, 1e9);
