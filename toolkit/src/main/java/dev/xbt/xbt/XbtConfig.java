@@ -60,6 +60,9 @@ public final class XbtConfig {
                 .add("stage2.consistency_weight", 1.0, "weight of 1 - cos(ψ(new text), stage-1 ψ(frozen new text))")
                 .add("stage2.negatives", "batch", "negatives of stage 2's image->text term: batch (the batch's other "
                         + "captions) or captions (every training caption's stage-1 ψ, an image's other captions left out)")
+                .add("stage2.contrast_stage1_text", false, "contrast the images with their captions' stage-1 ψ (constants) "
+                        + "instead of the current ψ(new text): a trained ψ or text tower then moves the text side only "
+                        + "through the consistency term")
                 .add("stage2.train_projection", false, "also train ψ (at the adapters' learning rate)")
                 .add("adapters.lora.rank", 4, "LoRA rank (0: no LoRA)")
                 .add("adapters.lora.alpha", 8.0, "LoRA alpha (scale alpha/rank)")

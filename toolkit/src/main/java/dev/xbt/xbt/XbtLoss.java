@@ -157,7 +157,14 @@ public final class XbtLoss {
      * {@code second} the consistency term.
      */
     public static Parts stage2(Tensor mappedImages, Tensor mappedTexts, Tensor stage1Texts, Stage2 s) {
-        Tensor nce = Contrastive.symmetricInfoNce(mappedImages, mappedTexts, s.temperature());
+        return withConsistency(Contrastive.symmetricInfoNce(mappedImages, mappedTexts, s.temperature()), mappedTexts, stage1Texts, s);
+    }
+
+    /**
+     * A stage-2 contrastive term {@code nce} plus the consistency term: consistencyWeight · align(ψ(new text),
+     * stage-1 value), the stage-1 value detached (a target). {@code first} is nce, {@code second} the consistency term.
+     */
+    public static Parts withConsistency(Tensor nce, Tensor mappedTexts, Tensor stage1Texts, Stage2 s) {
         Tensor keep = align(mappedTexts, stage1Texts.detach(), s.consistency());
         return new Parts(Ops.add(nce, Ops.scale(keep, s.consistencyWeight())), nce, keep);
     }
