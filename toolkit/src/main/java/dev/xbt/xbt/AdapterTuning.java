@@ -124,6 +124,9 @@ public final class AdapterTuning {
             float consistency = (float) c.getDouble("stage2.consistency_weight");
             XbtLoss.Stage2 stage2 = new XbtLoss.Stage2(temperature, consistency, XbtLoss.Alignment.COSINE);
             float[] oldImg = oldImages;
+            boolean allCaptions = !bct && XbtConfig.stage2Negatives(c) == XbtConfig.Negatives.CAPTIONS;
+            boolean contrastStage1 = !bct && c.getBoolean("stage2.contrast_stage1_text");
+            Tensor bank = allCaptions ? Tensor.of(target, texts.size(), dOld) : null;
             Trainer.Step step = at -> {
                 BatchLoader.Batch b = data.next();
                 int[] rows = new int[b.size()];
@@ -142,11 +145,23 @@ public final class AdapterTuning {
                     return Ops.add(Contrastive.symmetricInfoNce(img, tgt, temperature),
                             Contrastive.symmetricInfoNce(txt, oi, temperature));
                 }
-                // With the text side frozen (no text adapters, ψ frozen) the consistency term is a constant: left out.
-                if (consistency > 0 && (textAdapted || !psi.parameters().get(0).frozen())) {
-                    return XbtLoss.stage2(img, txt, tgt, stage2).total();
+                // stage2.contrast_stage1_text: the images are contrasted with their captions' stage-1 ψ (constants),
+                // so the text side moves only under the consistency term.
+                Tensor contrastTxt = contrastStage1 ? tgt : txt;
+                Tensor nce;
+                if (allCaptions) {
+                    int[][] same = new int[rows.length][];
+                    for (int i = 0; i < rows.length; i++) {
+                        same[i] = loader.captions(b.indices()[i]).stream().map(row::get)
+                                .filter(java.util.Objects::nonNull).mapToInt(Integer::intValue).toArray();
+                    }
+                    nce = XbtLoss.imageToAllCaptions(img, contrastTxt, bank, rows, same, temperature);
+                } else {
+                    nce = Contrastive.symmetricInfoNce(img, contrastTxt, temperature);
                 }
-                return Contrastive.symmetricInfoNce(img, txt, temperature);
+                // With the text side frozen (no text adapters, ψ frozen) the consistency term is a constant: left out.
+                boolean textMoves = textAdapted || !psi.parameters().get(0).frozen();
+                return consistency > 0 && textMoves ? XbtLoss.withConsistency(nce, txt, tgt, stage2).total() : nce;
             };
             progress.log(String.format(Locale.ROOT, "%s: %s; %,d trainable parameters; %d steps of %d pairs", bct ? "bct" : "stage 2",
                     ac.summary(), params.parameters().stream().mapToLong(Parameter::size).sum(), steps, batch));

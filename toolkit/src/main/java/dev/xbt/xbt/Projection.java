@@ -97,6 +97,25 @@ public final class Projection extends Module {
         };
     }
 
+    /**
+     * Sets the residual path to a fitted linear map new → old (e.g. the Procrustes map of stage 1's text pairs), so ψ
+     * starts as that map instead of the raw one; the MLP's last layer is still zero, so ψ(x) = normalize(x·W) until
+     * training moves it.
+     */
+    public void startResidualAt(LinearMap map) {
+        if (residual == null) throw new IllegalArgumentException("projection: no residual path to start at the " + map.name() + " map");
+        if (map.newDim() != config.newDim() || map.oldDim() != config.oldDim()) {
+            throw new IllegalArgumentException("projection: the " + map.name() + " map is " + map.newDim() + " -> " + map.oldDim()
+                    + ", ψ is " + config.newDim() + " -> " + config.oldDim());
+        }
+        double[] w = map.weight(); // [newDim, oldDim]; the residual's weight is its transpose [oldDim, newDim]
+        float[] t = new float[w.length];
+        for (int i = 0; i < config.newDim(); i++) {
+            for (int j = 0; j < config.oldDim(); j++) t[j * config.newDim() + i] = (float) w[i * config.oldDim() + j];
+        }
+        residual.weight().copyFrom(t);
+    }
+
     /** A copy with the same weights (e.g. the frozen stage-1 ψ beside the one stage 2 starts from). */
     public Projection copy() {
         Projection p = new Projection(config, new Rng(0));

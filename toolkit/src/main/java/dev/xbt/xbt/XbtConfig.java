@@ -34,6 +34,9 @@ public final class XbtConfig {
                 .add("projection.norm", "layer_norm", "normalisation of each hidden layer, before its activation: layer_norm or none")
                 .add("projection.residual", true, "add a bias-free linear path new -> old, starting as the raw map "
                         + "(ψ then starts as zero-padding/truncation and learns the correction)")
+                .add("projection.init", "raw", "where ψ's residual path starts before stage 1: raw (zero-padding/truncation), "
+                        + "procrustes or ridge (those maps fitted on stage 1's text pairs, ridge with baselines.ridge); "
+                        + "needs projection.residual")
                 .add("stage1.seed", 0L, "seed of ψ's initial weights, the noise and the batch order")
                 .add("stage1.steps", 600L, "optimizer steps of ψ's pretraining")
                 .add("stage1.extra_text", "", "extra text sources ψ also trains on, after the training captions, comma-"
@@ -55,6 +58,11 @@ public final class XbtConfig {
                 .add("stage2.warmup_steps", 10L, "steps of linear warmup")
                 .add("stage2.temperature", 0.05, "InfoNCE temperature inside the old space")
                 .add("stage2.consistency_weight", 1.0, "weight of 1 - cos(ψ(new text), stage-1 ψ(frozen new text))")
+                .add("stage2.negatives", "batch", "negatives of stage 2's image->text term: batch (the batch's other "
+                        + "captions) or captions (every training caption's stage-1 ψ, an image's other captions left out)")
+                .add("stage2.contrast_stage1_text", false, "contrast the images with their captions' stage-1 ψ (constants) "
+                        + "instead of the current ψ(new text): a trained ψ or text tower then moves the text side only "
+                        + "through the consistency term")
                 .add("stage2.train_projection", false, "also train ψ (at the adapters' learning rate)")
                 .add("adapters.lora.rank", 4, "LoRA rank (0: no LoRA)")
                 .add("adapters.lora.alpha", 8.0, "LoRA alpha (scale alpha/rank)")
@@ -106,6 +114,22 @@ public final class XbtConfig {
                 choice(c, "projection.norm", ProjectionConfig.Norm.class), c.getBoolean("projection.residual"));
     }
 
+    /** The negatives of stage 2's image→text term ({@code stage2.negatives}). */
+    public enum Negatives { BATCH, CAPTIONS }
+
+    /** The {@code stage2.negatives} of a config; errors name the field. */
+    public static Negatives stage2Negatives(TrainConfig c) {
+        return choice(c, "stage2.negatives", Negatives.class);
+    }
+
+    /** Where ψ's residual path starts before stage 1 ({@code projection.init}). */
+    public enum ProjectionInit { RAW, PROCRUSTES, RIDGE }
+
+    /** The {@code projection.init} of a config; errors name the field. */
+    public static ProjectionInit projectionInit(TrainConfig c) {
+        return choice(c, "projection.init", ProjectionInit.class);
+    }
+
     private static <E extends Enum<E>> E choice(TrainConfig c, String field, Class<E> type) {
         String v = c.getString(field);
         for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(v)) return e;
@@ -125,6 +149,11 @@ public final class XbtConfig {
         c.intAtLeast("projection.depth", 1);
         c.intAtLeast("projection.hidden", 0);
         projection(c, 1, 1);
+        ProjectionInit init = projectionInit(c);
+        if (init != ProjectionInit.RAW && !c.getBoolean("projection.residual")) {
+            throw new IllegalArgumentException("config field 'projection.init' is " + c.getString("projection.init")
+                    + ", which starts ψ's residual path, but projection.residual is false");
+        }
         for (String s : new String[] {"stage1", "stage2"}) {
             c.longAtLeast(s + ".steps", 1);
             c.intAtLeast(s + ".batch_size", 2);
@@ -142,6 +171,7 @@ public final class XbtConfig {
         c.doubleIn("stage1.match_weight", 0, false, 1e6);
         c.doubleIn("stage1.infonce_weight", 0, false, 1e6);
         c.doubleIn("stage2.consistency_weight", 0, false, 1e6);
+        stage2Negatives(c);
         c.longAtLeast("bct.steps", 1);
         c.doubleIn("bct.lr", 0, true, 10);
         c.doubleIn("train.grad_clip", 0, false, 1e9);

@@ -120,12 +120,51 @@ public final class XbtLoss {
     }
 
     /**
+     * Stage 2's contrastive term with every training caption as a negative of the image→text direction (the task of
+     * the image→text cell: an image must find its captions among all of the gallery's, not a batch's):
+     * <pre>
+     *   ½ · CE(ψ(image)·bankᵀ/τ + mask, positives) + ½ · CE(ψ(text)·ψ(image)ᵀ/τ, diagonal)
+     * </pre>
+     * {@code bank} [N, oldDim] holds the stage-1 ψ of every training caption (a constant: no gradient), {@code
+     * positives[i]} is the bank row of image i's caption in the batch, and {@code sameImage[i]} the other bank rows
+     * that are captions of image i too: they get a logit of −10⁹ (neither positive nor negative; finite, so no ∞ − ∞). The text→image
+     * direction stays within the batch. With the batch's captions as the bank and no other captions this is the
+     * symmetric InfoNCE of {@link Contrastive}.
+     */
+    public static Tensor imageToAllCaptions(Tensor mappedImages, Tensor mappedTexts, Tensor bank, int[] positives,
+                                            int[][] sameImage, float temperature) {
+        int b = mappedImages.dim(0), n = bank.dim(0);
+        if (positives.length != b || sameImage.length != b) {
+            throw EngineException.of("imageToAllCaptions", positives.length + " positives, " + sameImage.length
+                    + " same-image lists for a batch of " + b, mappedImages);
+        }
+        Tensor img = Nn.l2Normalize(mappedImages);
+        Tensor toBank = Ops.scale(Ops.matmul(img, Nn.l2Normalize(bank.detach()), false, true), 1f / temperature);
+        float[] mask = new float[b * n];
+        for (int i = 0; i < b; i++) {
+            for (int r : sameImage[i]) if (r != positives[i]) mask[i * n + r] = -1e9f;
+        }
+        Tensor i2t = Nn.crossEntropy(Ops.add(toBank, Tensor.of(img.backend(), mask, b, n)), positives);
+        int[] diagonal = new int[b];
+        for (int i = 0; i < b; i++) diagonal[i] = i;
+        Tensor t2i = Nn.crossEntropy(Ops.scale(Ops.matmul(Nn.l2Normalize(mappedTexts), img, false, true), 1f / temperature), diagonal);
+        return Ops.scale(Ops.add(i2t, t2i), 0.5f);
+    }
+
+    /**
      * Stage 2 from ψ's outputs: {@code mappedImages} = ψ(new image emb), {@code mappedTexts} = ψ(new text emb),
      * {@code stage1Texts} = ψ(stage-1 text emb) (detached here: a target). {@code first} is the InfoNCE term,
      * {@code second} the consistency term.
      */
     public static Parts stage2(Tensor mappedImages, Tensor mappedTexts, Tensor stage1Texts, Stage2 s) {
-        Tensor nce = Contrastive.symmetricInfoNce(mappedImages, mappedTexts, s.temperature());
+        return withConsistency(Contrastive.symmetricInfoNce(mappedImages, mappedTexts, s.temperature()), mappedTexts, stage1Texts, s);
+    }
+
+    /**
+     * A stage-2 contrastive term {@code nce} plus the consistency term: consistencyWeight · align(ψ(new text),
+     * stage-1 value), the stage-1 value detached (a target). {@code first} is nce, {@code second} the consistency term.
+     */
+    public static Parts withConsistency(Tensor nce, Tensor mappedTexts, Tensor stage1Texts, Stage2 s) {
         Tensor keep = align(mappedTexts, stage1Texts.detach(), s.consistency());
         return new Parts(Ops.add(nce, Ops.scale(keep, s.consistencyWeight())), nce, keep);
     }

@@ -3,6 +3,7 @@ package dev.xbt.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xbt.xbt.CompatEvaluation;
+import dev.xbt.xbt.Projection;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,6 +91,46 @@ class XbtCommandsTest {
         // Without a gate the same report exits 0.
         CommandLineTest.Run ok = xbt("eval-compat", "--methods", "raw,procrustes", "--out", dir.resolve("r2").toString());
         assertEquals(0, ok.code(), ok.err());
+    }
+
+    @Test
+    void aProcrustesStartAndStage2OverEveryCaptionWithAFixedTextSide() {
+        // projection.init=procrustes with a learning rate too small to move it: the saved ψ's residual path is the
+        // Procrustes map of 24-d onto 16-d, whose [16, 24] weight has orthonormal rows (the raw start has them too,
+        // but as the identity's first 16 rows: that it is not the identity is checked as well).
+        Path s1 = dir.resolve("stage1-procrustes");
+        CommandLineTest.Run r = xbt("pretrain-projection", "--run", s1.toString(), "--set", "projection.init=procrustes",
+                "--set", "stage1.lr=1e-12");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("starting at the procrustes map") || r.out().contains("starting at the procrustes map"),
+                r.out() + r.err());
+        Projection psi = Projection.load(s1.resolve("projection.safetensors")).projection();
+        float[] w = psi.namedParameters().get("residual.weight").toArray();
+        double offIdentity = 0;
+        for (int i = 0; i < 16; i++) {
+            for (int j = 0; j < 16; j++) {
+                double dot = 0;
+                for (int k = 0; k < 24; k++) dot += (double) w[i * 24 + k] * w[j * 24 + k];
+                assertEquals(i == j ? 1 : 0, dot, 1e-4, "row " + i + " . row " + j);
+            }
+            for (int k = 0; k < 24; k++) offIdentity += Math.abs(w[i * 24 + k] - (i == k ? 1 : 0));
+        }
+        assertTrue(offIdentity > 1, "the residual path is still the raw map");
+
+        // Stage 2 with every training caption as the images' negatives, ψ trained, the images contrasted with the
+        // stage-1 ψ of their captions: runs, and ψ moves (through the image path and the consistency term).
+        Path x = dir.resolve("xbt-captions");
+        CommandLineTest.Run s2 = xbt("train-xbt", "--projection", s1.resolve("projection.safetensors").toString(), "--run",
+                x.toString(), "--set", "stage2.negatives=captions", "--set", "stage2.contrast_stage1_text=true", "--set",
+                "stage2.train_projection=true", "--set", "stage2.lr=1e-2");
+        assertEquals(0, s2.code(), s2.err());
+        float[] after = Projection.load(x.resolve("projection.safetensors")).projection().namedParameters().get("residual.weight").toArray();
+        assertFalse(java.util.Arrays.equals(w, after), "stage 2 left ψ unchanged");
+
+        CommandLineTest.Run bad = xbt("train-xbt", "--projection", stage1.toString(), "--run", dir.resolve("bad-neg").toString(),
+                "--set", "stage2.negatives=everything");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("stage2.negatives"), bad.err());
     }
 
     @Test

@@ -201,6 +201,49 @@ class ProjectionTest {
         assertTrue(e.getMessage().contains("projection.activation") && e.getMessage().contains("swish"), e.getMessage());
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {3, 6, 9})
+    void aResidualStartedAtAFittedMapMakesTheUntrainedProjectionThatMap(int newDim) {
+        // Procrustes fitted on random pairs; an untrained ψ (MLP's last layer zero) must then give exactly the map's
+        // own output, computed by LinearMap in float64 on another path (catches a transposed or misplaced weight).
+        int n = 40;
+        float[] x = randn(11, n, newDim).toArray(), y = randn(12, n, 6).toArray();
+        LinearMap procrustes = LinearMap.procrustes(x, y, n, newDim, 6);
+        Projection p = new Projection(ProjectionConfig.defaults(newDim, 6), new Rng(4));
+        p.startResidualAt(procrustes);
+        float[] q = randn(13, 5, newDim).toArray();
+        assertArrayEquals(procrustes.map(q, null, 5), p.forward(Tensor.of(q, 5, newDim)).toArray(), 1e-5f);
+        // Not the raw map any more, and ridge works the same way.
+        LinearMap ridge = LinearMap.ridge(x, y, n, newDim, 6, 0.1);
+        p.startResidualAt(ridge);
+        assertArrayEquals(ridge.map(q, null, 5), p.forward(Tensor.of(q, 5, newDim)).toArray(), 1e-5f);
+    }
+
+    @Test
+    void aResidualStartIsRefusedWithoutAResidualPathOrForOtherDimensions() {
+        float[] x = randn(11, 20, 6).toArray(), y = randn(12, 20, 4).toArray();
+        LinearMap m = LinearMap.procrustes(x, y, 20, 6, 4);
+        Projection noResidual = new Projection(new ProjectionConfig(6, 4, 2, 8, ProjectionConfig.Activation.GELU,
+                ProjectionConfig.Norm.NONE, false), new Rng(1));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> noResidual.startResidualAt(m)).getMessage().contains("residual"));
+        Projection other = new Projection(ProjectionConfig.defaults(6, 5), new Rng(1));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> other.startResidualAt(m)).getMessage().contains("6 -> 4"));
+    }
+
+    @Test
+    void theConfigsInitFieldIsCheckedAgainstTheResidualPath() {
+        assertEquals(XbtConfig.ProjectionInit.RAW, XbtConfig.projectionInit(XbtConfig.schema().defaults()));
+        var c = XbtConfig.schema().defaults().withOverride("projection.init=Procrustes");
+        XbtConfig.validate(c);
+        assertEquals(XbtConfig.ProjectionInit.PROCRUSTES, XbtConfig.projectionInit(c));
+        var noResidual = c.withOverride("projection.residual=false");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> XbtConfig.validate(noResidual));
+        assertTrue(e.getMessage().contains("projection.init") && e.getMessage().contains("projection.residual"), e.getMessage());
+        var bad = XbtConfig.schema().defaults().withOverride("projection.init=pca");
+        e = assertThrows(IllegalArgumentException.class, () -> XbtConfig.validate(bad));
+        assertTrue(e.getMessage().contains("projection.init") && e.getMessage().contains("pca"), e.getMessage());
+    }
+
     @Test
     void describeNamesTheShape() {
         assertEquals("128 -> 256 -> 64, gelu, layer_norm, residual", ProjectionConfig.defaults(128, 64).describe());

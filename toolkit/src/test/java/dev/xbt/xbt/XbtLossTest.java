@@ -114,6 +114,29 @@ class XbtLossTest {
     }
 
     @Test
+    void imageToAllCaptionsIsInfoNceWithTheBankAsTheImagesNegatives() {
+        double t = 0.5;
+        // Bank = the batch's own (normalised) texts: the symmetric InfoNCE of images a and texts b.
+        Tensor own = XbtLoss.imageToAllCaptions(t(A, 2, 2), t(B, 2, 2), t(C, 4 / 2, 2), new int[] {0, 1},
+                new int[][] {{0}, {1}}, (float) t);
+        assertEquals(infoNce(t), own.toDoubleArray()[0], 1e-9);
+        // A third caption d = [1, 0] that belongs to image 0: masked for image 0, a negative of image 1, whose
+        // image->text row gains e^{a_1·d/T} = e^0 = 1 in its partition sum (logits .8/T and 1/T before).
+        double[] bank = {.6, .8, 0, 1, 1, 0};
+        Tensor withD = XbtLoss.imageToAllCaptions(t(A, 2, 2), t(B, 2, 2), t(bank, 3, 2), new int[] {0, 1},
+                new int[][] {{0, 2}, {1}}, (float) t);
+        double extra = Math.log(Math.exp(.8 / t) + Math.exp(1 / t) + 1) - Math.log(Math.exp(.8 / t) + Math.exp(1 / t));
+        assertEquals(infoNce(t) + 0.25 * extra, withD.toDoubleArray()[0], 1e-9);
+        // Unmasked for image 0 too: its row gains e^{a_0·d/T} = e^{1/T} against its positive's e^{.6/T}.
+        Tensor unmasked = XbtLoss.imageToAllCaptions(t(A, 2, 2), t(B, 2, 2), t(bank, 3, 2), new int[] {0, 1},
+                new int[][] {{0}, {1}}, (float) t);
+        double extra0 = Math.log(Math.exp(.6 / t) + Math.exp(0) + Math.exp(1 / t)) - Math.log(Math.exp(.6 / t) + 1);
+        assertEquals(infoNce(t) + 0.25 * (extra + extra0), unmasked.toDoubleArray()[0], 1e-9);
+        assertThrows(RuntimeException.class, () -> XbtLoss.imageToAllCaptions(t(A, 2, 2), t(B, 2, 2), t(bank, 3, 2),
+                new int[] {0}, new int[][] {{0}}, 0.5f));
+    }
+
+    @Test
     void lossesHaveFiniteDifferenceGradients() {
         XbtLoss.Stage1 s1 = new XbtLoss.Stage1(0f, Alignment.MSE, 1.5f, 0.7f, 0.3f);
         GradCheck.of("stage1", in -> XbtLoss.stage1(in[0], in[1], in[2], s1).total())
@@ -123,6 +146,10 @@ class XbtLossTest {
         GradCheck.of("stage2", in -> XbtLoss.stage2(in[0], in[1], in[2], s2).total())
                 .input(GradCheck.randn(4, 3, 4), 3, 4).input(GradCheck.randn(5, 3, 4), 3, 4)
                 .constantInput(GradCheck.randn(6, 3, 4), 3, 4).run(); // the stage-1 target is detached by design
+        GradCheck.of("imageToAllCaptions", in -> XbtLoss.imageToAllCaptions(in[0], in[1], in[2], new int[] {4, 0, 2},
+                        new int[][] {{4, 1}, {0}, {2, 3}}, 0.3f))
+                .input(GradCheck.randn(7, 3, 4), 3, 4).input(GradCheck.randn(8, 3, 4), 3, 4)
+                .constantInput(GradCheck.randn(9, 5, 4), 5, 4).run(); // the bank is a constant by design
     }
 
     @Test
