@@ -43,5 +43,7 @@ def centroid(x,own):
     c=np.zeros((own.max()+1,x.shape[1])); np.add.at(c,own,nrm(x)); return c[own]
 rep('oracle: old-text caption centroid of the picture',None,centroid(te['ot'],te['own']))
 W=ridge(tr['nt'],tr['ot']); rep('ridge new->old text, centroid of mapped captions',None,centroid(te['nt']@W,te['own']))
+# Can one caption predict its picture's centroid? ψ-like maps fitted onto the old-text centroid of the caption's picture.
+W=ridge(tr['nt'],centroid(tr['ot'],tr['own'])); rep('ridge newtxt->old-text centroid target (train)',None,te['nt']@W)
 if mlp: rep('MLP newtxt->oldtxt, centroid of mapped captions',None,centroid(g(te['nt']),te['own']))
 print('captions per test picture:',np.bincount(te['own']).mean().round(2))
