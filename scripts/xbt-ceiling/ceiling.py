@@ -37,3 +37,13 @@ if mlp:
     g=fit(tr['nt'],tr['oi'][tr['own']],tr['own']); rep('MLP-InfoNCE newtxt->oldimg (train)',None,g(te['nt']))
     g=fit(tr['nt'],tr['ot'],np.arange(len(tr['ot']))); gi=None
     rep('MLP-InfoNCE newtxt->oldtxt (train) ~ stage 1',None,g(te['nt']))
+# Paraphrase-denoising oracle: each test caption's query is the mean of the OLD text embeddings of all captions of its
+# picture (the picture's caption centroid), i.e. the best a perfectly denoised old text encoder could do as a query.
+def centroid(x,own):
+    c=np.zeros((own.max()+1,x.shape[1])); np.add.at(c,own,nrm(x)); return c[own]
+rep('oracle: old-text caption centroid of the picture',None,centroid(te['ot'],te['own']))
+W=ridge(tr['nt'],tr['ot']); rep('ridge new->old text, centroid of mapped captions',None,centroid(te['nt']@W,te['own']))
+# Can one caption predict its picture's centroid? ψ-like maps fitted onto the old-text centroid of the caption's picture.
+W=ridge(tr['nt'],centroid(tr['ot'],tr['own'])); rep('ridge newtxt->old-text centroid target (train)',None,te['nt']@W)
+if mlp: rep('MLP newtxt->oldtxt, centroid of mapped captions',None,centroid(g(te['nt']),te['own']))
+print('captions per test picture:',np.bincount(te['own']).mean().round(2))
