@@ -1,6 +1,6 @@
-# Derived data set for the old-model trials of docs/xbt-tuning.md: every picture of data/shapes-6k with ONE of its
+# The training data of the committed old model (models/shapes-old): every picture of data/shapes-6k with ONE of its
 # captions (chosen by a hash of the id), keeping each entry's split, as a folder for `xbt data prepare folder:DIR`.
-# Usage: /usr/bin/python3 scripts/xbt-ceiling/one_caption.py data/shapes-6k data/src-1cap
+# Usage: python3 scripts/shapes-one-caption.py data/shapes-6k data/src-1cap
 #        ./xbt data prepare folder:data/src-1cap --out data/shapes-6k-1cap --link
 import hashlib, json, os, sys
 src, out = sys.argv[1], sys.argv[2]
