@@ -41,11 +41,16 @@ public final class Contrastive {
     }
 
     private static Tensor symmetric(Tensor logits) {
+        Tensor aToB = crossEntropyToDiagonal(logits);
+        Tensor bToA = crossEntropyToDiagonal(Ops.transpose(logits, 0, 1));
+        return Ops.scale(Ops.add(aToB, bToA), 0.5f);
+    }
+
+    /** The mean cross-entropy of [B, B] {@code logits} whose row i has its match in column i. */
+    public static Tensor crossEntropyToDiagonal(Tensor logits) {
         int n = logits.dim(0);
         int[] diagonal = new int[n];
         for (int i = 0; i < n; i++) diagonal[i] = i;
-        Tensor aToB = Nn.crossEntropy(logits, diagonal);
-        Tensor bToA = Nn.crossEntropy(Ops.transpose(logits, 0, 1), diagonal);
-        return Ops.scale(Ops.add(aToB, bToA), 0.5f);
+        return Nn.crossEntropy(logits, diagonal);
     }
 }

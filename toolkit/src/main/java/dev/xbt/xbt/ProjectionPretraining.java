@@ -86,7 +86,8 @@ public final class ProjectionPretraining {
         int dOld = old.dim(), dNew = neu.dim(), n = texts.size();
         long seed = c.getLong("stage1.seed");
         Projection psi = new Projection(XbtConfig.projection(c, dNew, dOld), new Rng(seed));
-        switch (XbtConfig.projectionInit(c)) {
+        XbtConfig.ProjectionInit init = XbtConfig.projectionInit(c);
+        switch (init) {
             case RAW -> { }
             case PROCRUSTES -> psi.startResidualAt(LinearMap.procrustes(zNew, zOld, n, dNew, dOld));
             case RIDGE -> psi.startResidualAt(LinearMap.ridge(zNew, zOld, n, dNew, dOld, c.getDouble("baselines.ridge")));
@@ -122,8 +123,8 @@ public final class ProjectionPretraining {
             return XbtLoss.stage1(psi, Tensor.of(x, batch, dNew), Tensor.of(y, batch, dOld), loss, data).total();
         };
         progress.log(String.format(Locale.ROOT, "stage 1: ψ %s (%,d parameters)%s, %d steps of %d texts",
-                psi.config().describe(), psi.parameterCount(), XbtConfig.projectionInit(c) == XbtConfig.ProjectionInit.RAW ? ""
-                        : ", residual path starting at the " + c.getString("projection.init").toLowerCase(Locale.ROOT) + " map", steps, batch));
+                psi.config().describe(), psi.parameterCount(), init == XbtConfig.ProjectionInit.RAW ? ""
+                        : ", residual path starting at the " + init.name().toLowerCase(Locale.ROOT) + " map", steps, batch));
         Trainer.Result r = new Trainer(run, params, opt, schedule, step)
                 .samplesPerStep(batch)
                 .gradClip(c.getDouble("train.grad_clip"))

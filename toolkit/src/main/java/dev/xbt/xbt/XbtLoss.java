@@ -145,9 +145,8 @@ public final class XbtLoss {
             for (int r : sameImage[i]) if (r != positives[i]) mask[i * n + r] = -1e9f;
         }
         Tensor i2t = Nn.crossEntropy(Ops.add(toBank, Tensor.of(img.backend(), mask, b, n)), positives);
-        int[] diagonal = new int[b];
-        for (int i = 0; i < b; i++) diagonal[i] = i;
-        Tensor t2i = Nn.crossEntropy(Ops.scale(Ops.matmul(Nn.l2Normalize(mappedTexts), img, false, true), 1f / temperature), diagonal);
+        Tensor t2i = Contrastive.crossEntropyToDiagonal(
+                Ops.scale(Ops.matmul(Nn.l2Normalize(mappedTexts), img, false, true), 1f / temperature));
         return Ops.scale(Ops.add(i2t, t2i), 0.5f);
     }
 
