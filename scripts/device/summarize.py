@@ -119,6 +119,11 @@ def main():
     w.append("## ViT-B-32 forward and backward, CUDA against the CPU\n")
     w.append("```\n" + "\n".join(f"{k}={v}" for k, v in parity.items()) + "\n```\n")
 
+    prof = [l[len("profile| "):] for l in read(out, "bench.log").splitlines() if l.startswith("profile| ")]
+    if prof:
+        w.append("## Where the GPU time goes (xbt, one encoding and one training step, CUDA events per operation)\n")
+        w.append("```\n" + "\n".join(prof) + "\n```\n")
+
     w.append("## Raw figures\n")
     w.append("```\n" + "\n".join(f"{k}={v}" for k, v in {**ours, **torch, **tf}.items()) + "\n```")
     print("\n".join(w))

@@ -127,6 +127,8 @@ def main():
     ap.add_argument("--steps", type=int, default=5, help="timed encoding batches; training steps are min(steps, 3)")
     ap.add_argument("--device", default="cuda", help="cuda or cpu (default cuda)")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32"], help="matmul arithmetic (default fp32)")
+    ap.add_argument("--profile", action="store_true",
+                    help="then print PyTorch's profile (GPU time per operator) of one encoding and one step")
     a = ap.parse_args()
     if a.batch <= 0 or a.steps <= 0:
         print("torch_bench: --batch and --steps must be positive", file=sys.stderr)
@@ -199,6 +201,18 @@ def main():
     print(f"torch.train.seconds_per_step={tr:.4f}")
     print(f"torch.train.first_loss={first:.6f}")
     print(f"torch.train.last_loss={loss.item():.6f}")
+
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        for what, fn in (("encoding", lambda: model(images)), ("training step", step)):
+            with torch.inference_mode(what == "encoding"), profile(activities=acts) as prof:
+                fn()
+                sync(device)
+            key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+            print(f"profile| torch {what}, batch {b}")
+            for line in prof.key_averages().table(sort_by=key, row_limit=25).splitlines():
+                print("profile| " + line)
     return 0
 
 

@@ -26,17 +26,17 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class BadInputTest {
     private static final Backend B = Backends.get("scalar");
-    private boolean nanGuardWas;
+    private Boolean nanGuardWas;
 
     @BeforeEach
     void enableNanGuard() {
-        nanGuardWas = NanGuard.enabled();
+        nanGuardWas = NanGuard.setting();
         NanGuard.setEnabled(true);
     }
 
     @AfterEach
     void restoreNanGuard() {
-        NanGuard.setEnabled(nanGuardWas);
+        NanGuard.restore(nanGuardWas);
     }
 
     private static Tensor t(int... shape) {
@@ -203,6 +203,22 @@ class BadInputTest {
         NanGuard.setEnabled(false);
         float[] r = Ops.log(Tensor.of(B, new float[] {-1}, 1)).toArray();
         assertTrue(Float.isNaN(r[0]));
+    }
+
+    @Test
+    void nanGuardByDefaultChecksOnlyBackendsThatComputeAsCalled() {
+        // A backend that queues work (a GPU) would wait after every op for the check's read-back.
+        Backend queued = new dev.xbt.engine.testing.ForwardingBackend("queued", B) {
+            @Override
+            public boolean queuesWork() {
+                return true;
+            }
+        };
+        NanGuard.restore(null);
+        assertThrows(NanGuard.NanException.class, () -> Ops.log(Tensor.of(B, new float[] {-1}, 1)));
+        assertTrue(Float.isNaN(Ops.log(Tensor.of(queued, new float[] {-1}, 1)).toArray()[0]));
+        NanGuard.setEnabled(true);
+        assertThrows(NanGuard.NanException.class, () -> Ops.log(Tensor.of(queued, new float[] {-1}, 1)));
     }
 
     @Test

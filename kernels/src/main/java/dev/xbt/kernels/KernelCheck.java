@@ -291,6 +291,14 @@ public final class KernelCheck {
                     new int[] {8 * 77 * 64, 77 * 64, 64, 1}, false);
             return read(b, out);
         });
+        float[] img = normal(44, 16 * 3 * 224 * 224);
+        check("stridedCopy image to patches [16,7,7,3,32,32]", 0, b -> {
+            Buffer out = b.allocate(img.length);
+            // out[b, gy, gx, c, py, px] = img[b, c, 32 gy + py, 32 gx + px]: ViT-B-32's patch embedding
+            b.stridedCopy(new int[] {16, 7, 7, 3, 32, 32}, up(b, img), new int[] {3 * 224 * 224, 32 * 224, 32, 224 * 224, 224, 1}, out,
+                    new int[] {7 * 7 * 3 * 32 * 32, 7 * 3 * 32 * 32, 3 * 32 * 32, 32 * 32, 32, 1}, false);
+            return read(b, out);
+        });
         float[] big = normal(41, 256 * 768);
         check("stridedCopy accumulate over a stride-0 axis", FP32, b -> {
             Buffer out = up(b, normal(42, 768));

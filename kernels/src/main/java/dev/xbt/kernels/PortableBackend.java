@@ -27,7 +27,8 @@ public abstract class PortableBackend implements Backend {
     /** Column sums over fewer outputs than this are chunked over the rows, so that a GPU has enough work-items. */
     static final int FEW_OUTPUTS = 16384;
     /** Kernel axes of the strided kernels: four, padded with size-1 axes in front. */
-    private static final int KERNEL_AXES = 4;
+    /** Axes an element-wise kernel indexes itself (the host loops over the rest); the strided copy takes more. */
+    private static final int KERNEL_AXES = 4, COPY_KERNEL_AXES = 6;
 
     private int rowWgCap = PortableKernels.ROW_WG_MAX;
     private int rowWgLimit = PortableKernels.ROW_WG_MAX;
@@ -106,6 +107,12 @@ public abstract class PortableBackend implements Backend {
         launch("xbt_fill").i(n).buf(dst).f(value).linear(n);
     }
 
+    /** Launches are queued on the device (an OpenCL queue, a CUDA stream); only read-backs wait. */
+    @Override
+    public boolean queuesWork() {
+        return true;
+    }
+
     // ================================================================ linear algebra
 
     @Override
@@ -150,29 +157,44 @@ public abstract class PortableBackend implements Backend {
         int r = lay.rank();
         int[] ss = lay.strides()[0], ds = lay.strides()[1];
         // A destination axis of stride 0 is walked in order inside one work-item (no two work-items
-        // write one element); the kernel takes one such axis and up to four others, the host loops
-        // over the rest.
+        // write one element); the kernel takes one such axis and up to six others: the innermost
+        // (coalesced accesses) and the largest of the rest, so that the host loops over few, small axes.
         int loopAxis = -1;
         for (int d = r - 1; d >= 0 && loopAxis < 0; d--) if (ds[d] == 0) loopAxis = d;
         int[] parallel = new int[r];
         int np = 0;
         for (int d = 0; d < r; d++) if (ds[d] != 0) parallel[np++] = d;
-        int kp = Math.min(np, KERNEL_AXES);
-        int[] kernelAxes = Arrays.copyOfRange(parallel, np - kp, np);
-        int[] hostAxes = new int[r - kp - (loopAxis >= 0 ? 1 : 0)];
+        int[] kernelAxes = largestAxes(lay.sizes(), Arrays.copyOf(parallel, np), COPY_KERNEL_AXES);
+        int[] hostAxes = new int[r - kernelAxes.length - (loopAxis >= 0 ? 1 : 0)];
         int nh = 0;
         for (int d = 0; d < r; d++) {
             if (d != loopAxis && Arrays.binarySearch(kernelAxes, d) < 0) hostAxes[nh++] = d;
         }
-        int[] n = padded(lay.sizes(), kernelAxes, 1);
-        int[] sk = padded(ss, kernelAxes, 0), dk = padded(ds, kernelAxes, 0);
+        int[] n = padded(lay.sizes(), kernelAxes, 1, COPY_KERNEL_AXES);
+        int[] sk = padded(ss, kernelAxes, 0, COPY_KERNEL_AXES), dk = padded(ds, kernelAxes, 0, COPY_KERNEL_AXES);
         int loop = loopAxis >= 0 ? lay.sizes()[loopAxis] : 1;
         int sl = loopAxis >= 0 ? ss[loopAxis] : 0, dl = loopAxis >= 0 ? ds[loopAxis] : 0;
-        int count = Math.toIntExact((long) n[0] * n[1] * n[2] * n[3]);
-        forEachHostIndex(lay, hostAxes, base -> launch("xbt_strided_copy").i(count).i(n[1]).i(n[2]).i(n[3]).i(loop)
-                .buf(src, base[0]).i(sk[0]).i(sk[1]).i(sk[2]).i(sk[3]).i(sl)
-                .buf(dst, base[1]).i(dk[0]).i(dk[1]).i(dk[2]).i(dk[3]).i(dl)
+        int count = Math.toIntExact((long) n[0] * n[1] * n[2] * n[3] * n[4] * n[5]);
+        forEachHostIndex(lay, hostAxes, base -> launch("xbt_strided_copy").i(count).i(n[1]).i(n[2]).i(n[3]).i(n[4]).i(n[5]).i(loop)
+                .buf(src, base[0]).i(sk[0]).i(sk[1]).i(sk[2]).i(sk[3]).i(sk[4]).i(sk[5]).i(sl)
+                .buf(dst, base[1]).i(dk[0]).i(dk[1]).i(dk[2]).i(dk[3]).i(dk[4]).i(dk[5]).i(dl)
                 .flag(accumulate).linear(count));
+    }
+
+    /**
+     * At most {@code k} of {@code axes} (ascending): the last one, then the largest of the others,
+     * returned ascending.
+     */
+    static int[] largestAxes(int[] sizes, int[] axes, int k) {
+        if (axes.length <= k) return axes;
+        Integer[] rest = new Integer[axes.length - 1];
+        for (int i = 0; i < rest.length; i++) rest[i] = axes[i];
+        Arrays.sort(rest, (x, y) -> Integer.compare(sizes[y], sizes[x]));
+        int[] chosen = new int[k];
+        for (int i = 0; i < k - 1; i++) chosen[i] = rest[i];
+        chosen[k - 1] = axes[axes.length - 1];
+        Arrays.sort(chosen);
+        return chosen;
     }
 
     private static int[] contiguousStrides(int[] shape) {
@@ -193,9 +215,14 @@ public abstract class PortableBackend implements Backend {
 
     /** values at the given axes, padded in front to KERNEL_AXES entries with {@code pad}. */
     private static int[] padded(int[] values, int[] axes, int pad) {
-        int[] out = new int[KERNEL_AXES];
+        return padded(values, axes, pad, KERNEL_AXES);
+    }
+
+    /** values at the given axes, padded in front to {@code width} entries with {@code pad}. */
+    private static int[] padded(int[] values, int[] axes, int pad, int width) {
+        int[] out = new int[width];
         Arrays.fill(out, pad);
-        for (int i = 0; i < axes.length; i++) out[KERNEL_AXES - axes.length + i] = values[axes[i]];
+        for (int i = 0; i < axes.length; i++) out[width - axes.length + i] = values[axes[i]];
         return out;
     }
 
@@ -351,6 +378,11 @@ public abstract class PortableBackend implements Backend {
         launch("xbt_softmax_backward").i(rows).i(n).flag(log).buf(y).buf(gradOut).buf(gradIn).groups(rows, rowWg(n));
     }
 
+    /** Work-items per attention row: each holds {@link PortableKernels#ATTENTION_SLICE} head dimensions. */
+    static int attentionSlices(int d) {
+        return Math.max(1, PortableLaunch.ceilDiv(d, PortableKernels.ATTENTION_SLICE));
+    }
+
     private void checkHead(int d) {
         if (d > PortableKernels.ATTENTION_MAX_D) {
             throw new EngineException(name() + " attention: head size " + d + " exceeds the kernel's limit of " + PortableKernels.ATTENTION_MAX_D);
@@ -361,10 +393,10 @@ public abstract class PortableBackend implements Backend {
     public synchronized void attention(int bh, int tq, int tk, int d, float scale, Buffer q, Buffer k, Buffer v,
                                        Buffer mask, int maskGroup, boolean causal, Buffer out, Buffer lse) {
         checkHead(d);
-        int rowsPerGroup = PortableKernels.ATTENTION_ROWS;
+        int rowsPerGroup = PortableKernels.ATTENTION_ROWS, slices = attentionSlices(d);
         launch("xbt_attention_forward").i(bh).i(tq).i(tk).i(d).f(scale).buf(q).buf(k).buf(v)
                 .flag(mask != null).buf(orPlaceholder(mask)).i(Math.max(1, maskGroup)).flag(causal).buf(out).buf(lse)
-                .run(PortableLaunch.ceilDiv(tq, rowsPerGroup), bh, 1, rowsPerGroup, 1);
+                .run(PortableLaunch.ceilDiv(tq, rowsPerGroup), bh, 1, slices, rowsPerGroup);
     }
 
     @Override
@@ -374,20 +406,20 @@ public abstract class PortableBackend implements Backend {
         checkHead(d);
         if (gradQ == null && gradK == null && gradV == null) return;
         Buffer m = orPlaceholder(mask);
-        int group = Math.max(1, maskGroup), rowsPerGroup = PortableKernels.ATTENTION_ROWS;
+        int group = Math.max(1, maskGroup), rowsPerGroup = PortableKernels.ATTENTION_ROWS, slices = attentionSlices(d);
         int rows = Math.toIntExact((long) bh * tq);
         try (Buffer delta = scratch(rows)) {
             launch("xbt_attention_delta").i(rows).i(d).buf(out).buf(gradOut).ptr(delta).linear(rows);
             if (gradQ != null) {
                 launch("xbt_attention_backward_dq").i(bh).i(tq).i(tk).i(d).f(scale).buf(q).buf(k).buf(v)
                         .flag(mask != null).buf(m).i(group).flag(causal).buf(lse).ptr(delta).buf(gradOut).buf(gradQ)
-                        .run(PortableLaunch.ceilDiv(tq, rowsPerGroup), bh, 1, rowsPerGroup, 1);
+                        .run(PortableLaunch.ceilDiv(tq, rowsPerGroup), bh, 1, slices, rowsPerGroup);
             }
             if (gradK != null || gradV != null) {
                 launch("xbt_attention_backward_dkv").i(bh).i(tq).i(tk).i(d).f(scale).buf(q).buf(k).buf(v)
                         .flag(mask != null).buf(m).i(group).flag(causal).buf(lse).ptr(delta).buf(gradOut)
                         .flag(gradK != null).buf(orPlaceholder(gradK)).flag(gradV != null).buf(orPlaceholder(gradV))
-                        .run(PortableLaunch.ceilDiv(tk, rowsPerGroup), bh, 1, rowsPerGroup, 1);
+                        .run(PortableLaunch.ceilDiv(tk, rowsPerGroup), bh, 1, slices, rowsPerGroup);
             }
         }
     }

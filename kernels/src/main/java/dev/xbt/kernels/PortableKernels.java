@@ -23,8 +23,11 @@ public final class PortableKernels {
     public static final int ROW_WG_MAX = 256;
     /** GEMM: work-group side (XBT_GEMM_WG) and C tile side (XBT_GEMM_TM = XBT_GEMM_TN). */
     public static final int GEMM_WG = 16, GEMM_TILE = 64;
-    /** Attention: queries (or keys) per work-group (XBT_ATT_BQ) and the largest head size (XBT_ATT_MAXD). */
-    public static final int ATTENTION_ROWS = 32, ATTENTION_MAX_D = 128;
+    /**
+     * Attention: queries (or keys) per work-group (XBT_ATT_BQ), head dimensions per work-item
+     * (XBT_ATT_SLICE: a row's work-items are ceil(d / slice)) and the largest head size (XBT_ATT_MAXD).
+     */
+    public static final int ATTENTION_ROWS = 32, ATTENTION_SLICE = 16, ATTENTION_MAX_D = 128;
 
     /**
      * Every portable kernel's parameters as the host passes them ({@link KernelSignature}'s letters:
@@ -36,7 +39,7 @@ public final class PortableKernels {
             "xbt_fill", "i b f",
             "xbt_copy", "i b b",
             "xbt_binary", "i i i i i  b i i i i  b i i i i  b",
-            "xbt_strided_copy", "i i i i i  b i i i i i  b i i i i i  i",
+            "xbt_strided_copy", "i i i i i i i  b i i i i i i i  b i i i i i i i  i",
             "xbt_unary", "i i b b",
             "xbt_unary_backward", "i i b b b",
             "xbt_affine", "i b f f b",

@@ -43,7 +43,8 @@ public final class ClipCheck {
     /** The temperature of the benchmark's contrastive loss (CLIP's trained value, exp(4.6052)). */
     static final float LOGIT_SCALE = 100f;
 
-    record Options(String mode, String model, int batch, int steps, String backend, String reference, Path weights) {}
+    record Options(String mode, String model, int batch, int steps, String backend, String reference, Path weights,
+                   boolean profile) {}
 
     public static void main(String[] args) {
         Options o;
@@ -76,9 +77,10 @@ public final class ClipCheck {
 
     static final String USAGE = """
             usage: ClipCheck parity [--model ViT-B-32] [--batch 2] [--backend cuda] [--reference cpu]
-                   ClipCheck bench  [--model ViT-B-32] [--batch 256] [--steps 5] [--backend cuda] [--weights FILE]
+                   ClipCheck bench  [--model ViT-B-32] [--batch 256] [--steps 5] [--backend cuda] [--weights FILE] [--profile]
               parity   forward and backward on --backend and --reference from identical weights; largest differences
-              bench    images/s of encoding and seconds per training step; --weights writes the tower for PyTorch""";
+              bench    images/s of encoding and seconds per training step; --weights writes the tower for PyTorch;
+                       --profile then times every GPU operation of one encoding and one step (cuda only)""";
 
     static Options parse(String[] args) {
         if (args.length == 0 || !(args[0].equals("parity") || args[0].equals("bench"))) {
@@ -87,8 +89,13 @@ public final class ClipCheck {
         String mode = args[0], model = "ViT-B-32", backend = "cuda", reference = "cpu";
         int batch = mode.equals("parity") ? 2 : 256, steps = 5;
         Path weights = null;
+        boolean profile = false;
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
+            if (a.equals("--profile")) {
+                profile = true;
+                continue;
+            }
             if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
             String v = args[++i];
             switch (a) {
@@ -102,7 +109,7 @@ public final class ClipCheck {
             }
         }
         ClipConfig.named(model); // fails with the known names
-        return new Options(mode, model, batch, steps, backend, reference, weights);
+        return new Options(mode, model, batch, steps, backend, reference, weights, profile);
     }
 
     private static int positive(String option, String v) {
@@ -244,7 +251,25 @@ public final class ClipCheck {
         double stepSec = (System.nanoTime() - t0) / 1e9 / steps;
         System.out.printf(Locale.ROOT, "train.batch=%d%ntrain.seconds_per_step=%.4f%ntrain.first_loss=%.6f%ntrain.last_loss=%.6f%n",
                 batch, stepSec, firstLoss, loss);
+        if (o.profile && cuda != null) {
+            cuda.startProfile();
+            encodeOnce(v, images, cuda);
+            printProfile("encoding, batch " + batch, cuda.stopProfile(PROFILE_ROWS));
+            cuda.startProfile();
+            trainStep(v, images, targets, labels, set, opt, be, cuda);
+            printProfile("training step, batch " + batch, cuda.stopProfile(PROFILE_ROWS));
+        } else if (o.profile) {
+            System.out.println("profile: only the cuda backend times its operations; skipped on " + be.name());
+        }
         return 0;
+    }
+
+    static final int PROFILE_ROWS = 40;
+
+    /** A profile table, each line marked so that the check's summary can pick it out of the log. */
+    private static void printProfile(String what, String table) {
+        System.out.println("profile| " + what);
+        for (String line : table.split("\n")) System.out.println("profile| " + line);
     }
 
     private static void encodeOnce(VisionTransformer v, Tensor images, CudaBackend cuda) {

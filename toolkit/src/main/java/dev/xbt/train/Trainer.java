@@ -184,7 +184,7 @@ public final class Trainer {
         String configJson = config.toString();
         long start = at;
         double stepSeconds = 0, loss = Double.NaN;
-        boolean guardWas = NanGuard.enabled();
+        Boolean guardWas = NanGuard.setting();
         NanGuard.setEnabled(checkEveryOp);
         try (metrics) {
             while (at < totalSteps) {
@@ -233,7 +233,7 @@ public final class Trainer {
             }
             return new Result(at, at - start, loss, stepSeconds, rate);
         } finally {
-            NanGuard.setEnabled(guardWas);
+            NanGuard.restore(guardWas);
         }
     }
 

@@ -143,6 +143,14 @@ public interface Backend {
     long countNaN(Buffer x);
 
     /**
+     * Whether kernels are queued and run later (a GPU) rather than as they are called: then a
+     * read-back after each op would stall the queue, so per-op checks (NaN) are off by default.
+     */
+    default boolean queuesWork() {
+        return false;
+    }
+
+    /**
      * One AdamW step over a flat range: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
      * p −= lr·(m/bias1 / (sqrt(v/bias2) + eps) + weightDecay·p), bias_i = 1 − β_i^t.
      */

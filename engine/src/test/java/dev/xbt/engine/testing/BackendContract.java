@@ -907,6 +907,49 @@ public abstract class BackendContract {
         compare("scatterAddRows adds into the table", down(t), want, tolerance(Kind.REDUCTION));
     }
 
+    /** A patch embedding's image-to-patches copy (six axes, none mergeable) and a seven-axis reversal, against plain loops. */
+    @Test
+    void stridedCopyOfSixAndSevenAxes() {
+        int batch = 2, ch = 3, grid = 3, p = 4, side = grid * p;
+        float[] img = normal(45, 1f, batch * ch * side * side);
+        Buffer patches = be.allocate(img.length);
+        // patches[b, gy, gx, c, py, px] = img[b, c, gy·p + py, gx·p + px]
+        int[] shape = {batch, grid, grid, ch, p, p};
+        be.stridedCopy(shape, be.upload(img, 0, img.length), new int[] {ch * side * side, p * side, p, side * side, side, 1},
+                patches, Shape.strides(shape), false);
+        float[] want = new float[img.length];
+        int at = 0;
+        for (int b = 0; b < batch; b++) for (int gy = 0; gy < grid; gy++) for (int gx = 0; gx < grid; gx++)
+            for (int c = 0; c < ch; c++) for (int py = 0; py < p; py++) for (int px = 0; px < p; px++)
+                want[at++] = img[((b * ch + c) * side + gy * p + py) * side + gx * p + px];
+        compare("stridedCopy image to patches", down(patches), want, 0);
+
+        int[] dims = {2, 3, 2, 3, 2, 3, 2};
+        int[] st = Shape.strides(dims);
+        int n = Shape.size(dims);
+        float[] x = normal(46, 1f, n);
+        // out = x with all seven axes reversed: out[i0..i6] = x[i6..i0] (a permutation no axes of which merge).
+        int[] outShape = new int[7], srcStrides = new int[7];
+        for (int d = 0; d < 7; d++) {
+            outShape[d] = dims[6 - d];
+            srcStrides[d] = st[6 - d];
+        }
+        Buffer out = be.allocate(n);
+        be.stridedCopy(outShape, be.upload(x, 0, n), srcStrides, out, Shape.strides(outShape), false);
+        float[] expect = new float[n];
+        int[] idx = new int[7];
+        for (int o = 0; o < n; o++) {
+            int rem = o, src = 0;
+            for (int d = 6; d >= 0; d--) {
+                idx[d] = rem % outShape[d];
+                rem /= outShape[d];
+                src += idx[d] * srcStrides[d];
+            }
+            expect[o] = x[src];
+        }
+        compare("stridedCopy seven reversed axes", down(out), expect, 0);
+    }
+
     @Test
     void layerNormBackwardAccumulatesGainAndBiasGradients() {
         int rows = 5, n = 33;

@@ -212,6 +212,11 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
+    public boolean queuesWork() {
+        return delegate.queuesWork();
+    }
+
+    @Override
     public long countNaN(Buffer x) {
         return delegate.countNaN(u(x));
     }

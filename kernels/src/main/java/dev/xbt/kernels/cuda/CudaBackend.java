@@ -58,6 +58,10 @@ public final class CudaBackend extends PortableBackend {
     private volatile Precision precision;
     /** Passed where a kernel's optional input or output is absent. */
     private final Buffer placeholder;
+    /** The profiler while {@link #startProfile} .. {@link #stopProfile} are open, null otherwise. */
+    private CudaProfile profile;
+    /** Made on the first {@link #startProfile} and kept, with its CUDA events, for the next. */
+    private CudaProfile profiler;
 
     CudaBackend(CudaDevice device) {
         this.device = device;
@@ -127,6 +131,36 @@ public final class CudaBackend extends PortableBackend {
         cuStreamSynchronize(stream);
     }
 
+    /**
+     * Starts timing every operation on the GPU (two CUDA events around each; see {@link CudaProfile}).
+     * For finding where the time goes, not for timing runs.
+     */
+    public synchronized void startProfile() {
+        device.makeCurrent();
+        if (profiler == null) profiler = new CudaProfile(stream);
+        profile = profiler;
+    }
+
+    /**
+     * Waits for the GPU and returns the operations timed since {@link #startProfile}, summed per
+     * name (at most {@code top} rows, the largest first), with the GPU's idle share; stops timing.
+     */
+    public synchronized String stopProfile(int top) {
+        if (profile == null) throw new IllegalStateException("cuda: stopProfile without startProfile");
+        device.makeCurrent();
+        String report = profile.report(top);
+        profile = null;
+        return report;
+    }
+
+    private void begin(String op) {
+        if (profile != null) profile.begin(op);
+    }
+
+    private void end() {
+        if (profile != null) profile.end();
+    }
+
     /** Device memory held by live buffers, in bytes (the allocator's cache not counted). */
     public long liveBytes() {
         return memory.liveBytes();
@@ -184,7 +218,11 @@ public final class CudaBackend extends PortableBackend {
     @Override
     public Buffer allocate(long n) {
         CudaBuffer b = newBuffer(n);
-        if (n > 0) cuMemsetD32Async(b.base().withByteOffset(b.byteOffset()), 0, n, stream);
+        if (n > 0) {
+            begin("memset (zero-filled allocation)");
+            cuMemsetD32Async(b.base().withByteOffset(b.byteOffset()), 0, n, stream);
+            end();
+        }
         return b;
     }
 
@@ -207,7 +245,9 @@ public final class CudaBackend extends PortableBackend {
         if (s.length != d.length) throw new IllegalArgumentException("copy: lengths differ (" + s.length + " and " + d.length + ")");
         if (s.length == 0) return;
         device.makeCurrent();
+        begin("copy device to device");
         cuMemcpyDtoDAsync(d.base().withByteOffset(d.byteOffset()), s.base().withByteOffset(s.byteOffset()), 4 * s.length, stream);
+        end();
     }
 
     @Override
@@ -215,7 +255,9 @@ public final class CudaBackend extends PortableBackend {
         CudaBuffer d = c(dst);
         if (d.length == 0) return;
         device.makeCurrent();
+        begin("fill");
         cuMemsetD32Async(d.base().withByteOffset(d.byteOffset()), Float.floatToRawIntBits(value), d.length, stream);
+        end();
     }
 
     // ================================================================ launches
@@ -229,7 +271,7 @@ public final class CudaBackend extends PortableBackend {
     @Override
     protected PortableLaunch launch(String kernel) {
         device.makeCurrent();
-        return module.launch(signature(kernel), stream);
+        return module.launch(signature(kernel), stream, profile);
     }
 
     @Override
@@ -282,6 +324,21 @@ public final class CudaBackend extends PortableBackend {
     }
 
     private void gemmOnce(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long strideA,
+                          long b, long strideB, float beta, long c, long strideC) {
+        if (profile != null) {
+            begin(String.format(Locale.ROOT, "gemm %s %s %s%d×%d×%d %s%s", gemmPath.name().toLowerCase(Locale.ROOT),
+                    precision.name().toLowerCase(Locale.ROOT), batch > 1 ? batch + "×" : "", m, n, k, transA ? "T" : "N", transB ? "T" : "N"));
+            try {
+                gemmPath(batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+            } finally {
+                end();
+            }
+            return;
+        }
+        gemmPath(batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+    }
+
+    private void gemmPath(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long strideA,
                           long b, long strideB, float beta, long c, long strideC) {
         if (gemmPath == GemmPath.CUBLAS) {
             cublas.orElseThrow().gemm(precision, batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);

@@ -77,22 +77,25 @@ final class CudaModule {
         return new ArrayList<>(PtxSignatures.parse(ptx).keySet());
     }
 
-    Launch launch(KernelSignature signature, CUstream stream) {
+    /** A launch of the kernel on the stream, timed when {@code profile} is not null. */
+    Launch launch(KernelSignature signature, CUstream stream, CudaProfile profile) {
         CUfunction f = functions.get(signature.name());
         if (f == null) throw new EngineException("cuda: no kernel " + signature.name() + " in the PTX modules");
-        return new Launch(signature, f, stream);
+        return new Launch(signature, f, stream, profile);
     }
 
     /** One kernel launch: each argument as a JCuda pointer to its value, in parameter order. */
     static final class Launch extends PortableLaunch {
         private final CUfunction function;
         private final CUstream stream;
+        private final CudaProfile profile;
         private final List<Pointer> args = new ArrayList<>(24);
 
-        Launch(KernelSignature signature, CUfunction function, CUstream stream) {
+        Launch(KernelSignature signature, CUfunction function, CUstream stream, CudaProfile profile) {
             super(signature);
             this.function = function;
             this.stream = stream;
+            this.profile = profile;
         }
 
         @Override
@@ -129,7 +132,9 @@ final class CudaModule {
 
         @Override
         protected void submit(int gx, int gy, int gz, int lx, int ly) {
+            if (profile != null) profile.begin(kernel());
             cuLaunchKernel(function, gx, gy, gz, lx, ly, 1, 0, stream, Pointer.to(args.toArray(new Pointer[0])), null);
+            if (profile != null) profile.end();
         }
     }
 }

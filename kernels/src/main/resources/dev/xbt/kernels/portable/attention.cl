@@ -1,27 +1,51 @@
 /*
  * Fused scaled dot-product attention, flash style: keys and values stream through local-memory
- * tiles of XBT_ATT_BK rows and each query keeps an online softmax (running max, running sum,
- * running output), so the tq x tk score matrix is never stored. Heads are independent; q and out
- * are bh x tq x d, k and v bh x tk x d, the additive mask tq x tk per group of maskGroup heads.
- * causal hides key j from query i when j > i. d <= XBT_ATT_MAXD.
+ * tiles and each query keeps an online softmax (running max, running sum, running output), so the
+ * tq x tk score matrix is never stored. Heads are independent; q and out are bh x tq x d, k and v
+ * bh x tk x d, the additive mask tq x tk per group of maskGroup heads. causal hides key j from
+ * query i when j > i. d <= XBT_ATT_MAXD.
  *
- * Launch (forward, dq): local size XBT_ATT_BQ, groups (ceil(tq / XBT_ATT_BQ), bh): one work-item per
- * query row. Launch (dkv): local size XBT_ATT_BQ, groups (ceil(tk / XBT_ATT_BQ), bh): one per key row.
+ * Each row (a query; a key in dkv) is shared by ceil(d / XBT_ATT_SLICE) work-items, each holding
+ * XBT_ATT_SLICE of its head dimensions in registers (fixed-size arrays, fully unrolled, so they
+ * never spill to memory). A dot product over d is the sum of the work-items' partial dots, which
+ * meet in local memory.
+ *
+ * Launch (forward, dq): local size (ceil(d / XBT_ATT_SLICE), XBT_ATT_BQ), groups (ceil(tq / XBT_ATT_BQ),
+ * bh): x is the slice, y the query row. dkv: the same over keys, groups (ceil(tk / XBT_ATT_BQ), bh).
  * The backward pass is split so that no two work-items write the same gradient element: dq walks
  * the keys, dkv walks the queries (recomputing the scores, FlashAttention-2's scheme without atomics).
  */
 #define XBT_ATT_BQ 32
 #define XBT_ATT_BK 16
+#define XBT_ATT_BKB 8
+#define XBT_ATT_SLICE 16
 #define XBT_ATT_MAXD 128
+#define XBT_ATT_MAXS (XBT_ATT_MAXD / XBT_ATT_SLICE)
 
-/* Score of query row qr (scaled) with key row kr of a local tile, after masks; -inf where hidden. */
-DEVICE float xbt_att_score(const float *qr, LOCAL_PTR const float *kr, int d, float scale, int i, int j, int causal,
-                           int hasMask, GLOBAL const float *maskRow) {
-    if (causal && j > i) return -XBT_INF;
+/* A row's slice: dimensions l0 .. l0 + XBT_ATT_SLICE - 1 of row x, zero past d. */
+DEVICE void xbt_att_load(float *slice, GLOBAL const float *x, int l0, int d, int valid) {
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) slice[e] = (valid && l0 + e < d) ? x[l0 + e] : 0.0f;
+}
+
+/* The partial dot of a slice (registers) with the same dimensions of a local row. */
+DEVICE float xbt_att_dot(const float *slice, LOCAL_PTR const float *row, int l0, int d) {
     float s = 0.0f;
-    for (int l = 0; l < d; l++) s += qr[l] * kr[l];
-    s *= scale;
-    if (hasMask) s += maskRow[j];
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) if (l0 + e < d) s += slice[e] * row[l0 + e];
+    return s;
+}
+
+/* acc += w * (the slice's dimensions of a local row). */
+DEVICE void xbt_att_axpy(float *acc, float w, LOCAL_PTR const float *row, int l0, int d) {
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) if (l0 + e < d) acc[e] += w * row[l0 + e];
+}
+
+/* The sum of the slices' partial dots for one (row, tile entry). */
+DEVICE float xbt_att_sum(LOCAL_PTR const float *parts, int slices) {
+    float s = 0.0f;
+    for (int t = 0; t < slices; t++) s += parts[t];
     return s;
 }
 
@@ -32,56 +56,68 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
                                   GLOBAL float *out, int outOff, GLOBAL float *lse, int lseOff) {
     LOCAL float kt[XBT_ATT_BK * XBT_ATT_MAXD];
     LOCAL float vt[XBT_ATT_BK * XBT_ATT_MAXD];
-    int h = GROUP_Y;
-    int i = GROUP_X * LSIZE_X + LID_X;
+    LOCAL float part[XBT_ATT_BQ * XBT_ATT_BK * XBT_ATT_MAXS];
+    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     GLOBAL const float *kh = k + kOff + h * tk * d;
     GLOBAL const float *vh = v + vOff + h * tk * d;
     GLOBAL const float *maskRow = mask + maskOff + (h / maskGroup) * tq * tk + (active ? i : 0) * tk;
-    float qr[XBT_ATT_MAXD], acc[XBT_ATT_MAXD], s[XBT_ATT_BK];
-    for (int l = 0; l < d; l++) {
-        qr[l] = active ? q[qOff + (h * tq + i) * d + l] : 0.0f;
-        acc[l] = 0.0f;
-    }
+    float qr[XBT_ATT_SLICE], acc[XBT_ATT_SLICE], s[XBT_ATT_BK];
+    xbt_att_load(qr, q + qOff + (h * tq + (active ? i : 0)) * d, l0, d, active);
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) acc[e] = 0.0f;
     float m = -XBT_INF, sum = 0.0f;
     /* Under a causal mask no query of this group sees keys past its last query. */
-    int lastQuery = min(tq, (GROUP_X + 1) * LSIZE_X) - 1;
+    int lastQuery = min(tq, (GROUP_X + 1) * LSIZE_Y) - 1;
     int kEnd = causal ? min(tk, lastQuery + 1) : tk;
     for (int j0 = 0; j0 < kEnd; j0 += XBT_ATT_BK) {
         int nk = min(XBT_ATT_BK, kEnd - j0);
         BARRIER();
-        for (int e = LID_X; e < nk * d; e += LSIZE_X) {
+        for (int e = tid; e < nk * d; e += threads) {
             kt[e] = kh[j0 * d + e];
             vt[e] = vh[j0 * d + e];
         }
         BARRIER();
+        for (int jj = 0; jj < nk; jj++) part[(r * XBT_ATT_BK + jj) * slices + sl] = xbt_att_dot(qr, kt + jj * d, l0, d);
+        BARRIER();
         if (!active) continue;
         float tileMax = -XBT_INF;
-        for (int jj = 0; jj < nk; jj++) {
-            s[jj] = xbt_att_score(qr, kt + jj * d, d, scale, i, j0 + jj, causal, hasMask, maskRow);
-            tileMax = fmaxf(tileMax, s[jj]);
+        UNROLL
+        for (int jj = 0; jj < XBT_ATT_BK; jj++) {
+            float sc = -XBT_INF;
+            int j = j0 + jj;
+            if (jj < nk && !(causal && j > i)) {
+                sc = xbt_att_sum(part + (r * XBT_ATT_BK + jj) * slices, slices) * scale;
+                if (hasMask) sc += maskRow[j];
+            }
+            s[jj] = sc;
+            tileMax = fmaxf(tileMax, sc);
         }
         float mNew = fmaxf(m, tileMax);
         if (mNew == -XBT_INF) continue; /* everything so far hidden */
         float corr = expf(m - mNew);
         sum *= corr;
-        for (int l = 0; l < d; l++) acc[l] *= corr;
-        for (int jj = 0; jj < nk; jj++) {
-            float pj = expf(s[jj] - mNew);
-            sum += pj;
-            for (int l = 0; l < d; l++) acc[l] += pj * vt[jj * d + l];
+        UNROLL
+        for (int e = 0; e < XBT_ATT_SLICE; e++) acc[e] *= corr;
+        UNROLL
+        for (int jj = 0; jj < XBT_ATT_BK; jj++) {
+            if (jj < nk) {
+                float pj = expf(s[jj] - mNew);
+                sum += pj;
+                xbt_att_axpy(acc, pj, vt + jj * d, l0, d);
+            }
         }
         m = mNew;
     }
     if (!active) return;
     GLOBAL float *o = out + outOff + (h * tq + i) * d;
-    if (m == -XBT_INF) {
-        for (int l = 0; l < d; l++) o[l] = 0.0f;
-        lse[lseOff + h * tq + i] = -XBT_INF;
-    } else {
-        for (int l = 0; l < d; l++) o[l] = acc[l] / sum;
-        lse[lseOff + h * tq + i] = m + logf(sum);
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) {
+        if (l0 + e < d) o[l0 + e] = m == -XBT_INF ? 0.0f : acc[e] / sum;
     }
+    if (sl == 0) lse[lseOff + h * tq + i] = m == -XBT_INF ? -XBT_INF : m + logf(sum);
 }
 
 /* delta[r] = sum over l of gradOut[r, l] * out[r, l], for the bh * tq rows: one work-item each. */
@@ -99,57 +135,68 @@ DEVICE float xbt_att_prob(float s, float l) {
     return (s == -XBT_INF || l == -XBT_INF) ? 0.0f : expf(s - l);
 }
 
-/* gradQ[i] = scale * sum over j of p_ij (dO_i . v_j - delta_i) k_j: one work-item per query. */
+/* gradQ[i] = scale * sum over j of p_ij (dO_i . v_j - delta_i) k_j: the work-items of query i walk the keys. */
 KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale,
                                       GLOBAL const float *q, int qOff, GLOBAL const float *k, int kOff,
                                       GLOBAL const float *v, int vOff,
                                       int hasMask, GLOBAL const float *mask, int maskOff, int maskGroup, int causal,
                                       GLOBAL const float *lse, int lseOff, GLOBAL const float *delta,
                                       GLOBAL const float *gradOut, int gOff, GLOBAL float *gradQ, int gqOff) {
-    LOCAL float kt[XBT_ATT_BK * XBT_ATT_MAXD];
-    LOCAL float vt[XBT_ATT_BK * XBT_ATT_MAXD];
-    int h = GROUP_Y;
-    int i = GROUP_X * LSIZE_X + LID_X;
+    LOCAL float kt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL float vt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* q . k */
+    LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* dO . v */
+    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     int row = h * tq + (active ? i : 0);
     GLOBAL const float *kh = k + kOff + h * tk * d;
     GLOBAL const float *vh = v + vOff + h * tk * d;
     GLOBAL const float *maskRow = mask + maskOff + (h / maskGroup) * tq * tk + (active ? i : 0) * tk;
-    float qr[XBT_ATT_MAXD], dor[XBT_ATT_MAXD], dq[XBT_ATT_MAXD];
-    for (int l = 0; l < d; l++) {
-        qr[l] = active ? q[qOff + row * d + l] : 0.0f;
-        dor[l] = active ? gradOut[gOff + row * d + l] : 0.0f;
-        dq[l] = 0.0f;
-    }
+    float qr[XBT_ATT_SLICE], dor[XBT_ATT_SLICE], dq[XBT_ATT_SLICE];
+    xbt_att_load(qr, q + qOff + row * d, l0, d, active);
+    xbt_att_load(dor, gradOut + gOff + row * d, l0, d, active);
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) dq[e] = 0.0f;
     float li = active ? lse[lseOff + row] : -XBT_INF;
     float di = active ? delta[row] : 0.0f;
-    int lastQuery = min(tq, (GROUP_X + 1) * LSIZE_X) - 1;
+    int lastQuery = min(tq, (GROUP_X + 1) * LSIZE_Y) - 1;
     int kEnd = causal ? min(tk, lastQuery + 1) : tk;
-    for (int j0 = 0; j0 < kEnd; j0 += XBT_ATT_BK) {
-        int nk = min(XBT_ATT_BK, kEnd - j0);
+    for (int j0 = 0; j0 < kEnd; j0 += XBT_ATT_BKB) {
+        int nk = min(XBT_ATT_BKB, kEnd - j0);
         BARRIER();
-        for (int e = LID_X; e < nk * d; e += LSIZE_X) {
+        for (int e = tid; e < nk * d; e += threads) {
             kt[e] = kh[j0 * d + e];
             vt[e] = vh[j0 * d + e];
         }
         BARRIER();
+        for (int jj = 0; jj < nk; jj++) {
+            int at = (r * XBT_ATT_BKB + jj) * slices + sl;
+            partS[at] = xbt_att_dot(qr, kt + jj * d, l0, d);
+            partP[at] = xbt_att_dot(dor, vt + jj * d, l0, d);
+        }
+        BARRIER();
         if (!active || li == -XBT_INF) continue;
         for (int jj = 0; jj < nk; jj++) {
-            float p = xbt_att_prob(xbt_att_score(qr, kt + jj * d, d, scale, i, j0 + jj, causal, hasMask, maskRow), li);
+            int j = j0 + jj;
+            if (causal && j > i) continue;
+            int at = (r * XBT_ATT_BKB + jj) * slices;
+            float sc = xbt_att_sum(partS + at, slices) * scale;
+            if (hasMask) sc += maskRow[j];
+            float p = xbt_att_prob(sc, li);
             if (p == 0.0f) continue;
-            float dp = 0.0f;
-            for (int l = 0; l < d; l++) dp += dor[l] * vt[jj * d + l];
-            float ds = scale * p * (dp - di);
-            for (int l = 0; l < d; l++) dq[l] += ds * kt[jj * d + l];
+            float ds = scale * p * (xbt_att_sum(partP + at, slices) - di);
+            xbt_att_axpy(dq, ds, kt + jj * d, l0, d);
         }
     }
     if (!active) return;
-    for (int l = 0; l < d; l++) gradQ[gqOff + row * d + l] = dq[l];
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) if (l0 + e < d) gradQ[gqOff + row * d + l0 + e] = dq[e];
 }
 
 /* gradK[j] = scale * sum over i of p_ij (dO_i . v_j - delta_i) q_i and gradV[j] = sum over i of
- * p_ij dO_i: one work-item per key, queries streamed through local tiles. A want flag of 0 skips
- * that output. */
+ * p_ij dO_i: the work-items of key j walk the queries. A want flag of 0 skips that output. */
 KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scale,
                                        GLOBAL const float *q, int qOff, GLOBAL const float *k, int kOff,
                                        GLOBAL const float *v, int vOff,
@@ -157,61 +204,69 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
                                        GLOBAL const float *lse, int lseOff, GLOBAL const float *delta,
                                        GLOBAL const float *gradOut, int gOff,
                                        int wantK, GLOBAL float *gradK, int gkOff, int wantV, GLOBAL float *gradV, int gvOff) {
-    LOCAL float qt[XBT_ATT_BK * XBT_ATT_MAXD];
-    LOCAL float gt[XBT_ATT_BK * XBT_ATT_MAXD];
-    LOCAL float lt[XBT_ATT_BK];
-    LOCAL float dt[XBT_ATT_BK];
-    int h = GROUP_Y;
-    int j = GROUP_X * LSIZE_X + LID_X;
+    LOCAL float qt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL float gt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL float lt[XBT_ATT_BKB];
+    LOCAL float dt[XBT_ATT_BKB];
+    LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* k . q */
+    LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* v . dO */
+    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int j = GROUP_X * LSIZE_Y + r;
     int active = j < tk;
     int row = h * tk + (active ? j : 0);
     GLOBAL const float *qh = q + qOff + h * tq * d;
     GLOBAL const float *gh = gradOut + gOff + h * tq * d;
     GLOBAL const float *maskHead = mask + maskOff + (h / maskGroup) * tq * tk;
-    float kr[XBT_ATT_MAXD], vr[XBT_ATT_MAXD], dk[XBT_ATT_MAXD], dv[XBT_ATT_MAXD];
-    for (int l = 0; l < d; l++) {
-        kr[l] = active ? k[kOff + row * d + l] : 0.0f;
-        vr[l] = active ? v[vOff + row * d + l] : 0.0f;
-        dk[l] = 0.0f;
-        dv[l] = 0.0f;
+    float kr[XBT_ATT_SLICE], vr[XBT_ATT_SLICE], dk[XBT_ATT_SLICE], dv[XBT_ATT_SLICE];
+    xbt_att_load(kr, k + kOff + row * d, l0, d, active);
+    xbt_att_load(vr, v + vOff + row * d, l0, d, active);
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) {
+        dk[e] = 0.0f;
+        dv[e] = 0.0f;
     }
     /* Under a causal mask queries before this group's first key see none of its keys. */
-    int firstKey = GROUP_X * LSIZE_X;
+    int firstKey = GROUP_X * LSIZE_Y;
     int iStart = causal ? min(tq, firstKey) : 0;
-    for (int i0 = iStart; i0 < tq; i0 += XBT_ATT_BK) {
-        int nq = min(XBT_ATT_BK, tq - i0);
+    for (int i0 = iStart; i0 < tq; i0 += XBT_ATT_BKB) {
+        int nq = min(XBT_ATT_BKB, tq - i0);
         BARRIER();
-        for (int e = LID_X; e < nq * d; e += LSIZE_X) {
+        for (int e = tid; e < nq * d; e += threads) {
             qt[e] = qh[i0 * d + e];
             gt[e] = gh[i0 * d + e];
         }
-        for (int e = LID_X; e < nq; e += LSIZE_X) {
+        for (int e = tid; e < nq; e += threads) {
             lt[e] = lse[lseOff + h * tq + i0 + e];
             dt[e] = delta[h * tq + i0 + e];
+        }
+        BARRIER();
+        for (int ii = 0; ii < nq; ii++) {
+            int at = (r * XBT_ATT_BKB + ii) * slices + sl;
+            partS[at] = xbt_att_dot(kr, qt + ii * d, l0, d);
+            partP[at] = xbt_att_dot(vr, gt + ii * d, l0, d);
         }
         BARRIER();
         if (!active) continue;
         for (int ii = 0; ii < nq; ii++) {
             int i = i0 + ii;
             if ((causal && j > i) || lt[ii] == -XBT_INF) continue;
-            float s = 0.0f;
-            for (int l = 0; l < d; l++) s += qt[ii * d + l] * kr[l];
-            s *= scale;
-            if (hasMask) s += maskHead[i * tk + j];
-            float p = xbt_att_prob(s, lt[ii]);
+            int at = (r * XBT_ATT_BKB + ii) * slices;
+            float sc = xbt_att_sum(partS + at, slices) * scale;
+            if (hasMask) sc += maskHead[i * tk + j];
+            float p = xbt_att_prob(sc, lt[ii]);
             if (p == 0.0f) continue;
-            float dp = 0.0f;
-            for (int l = 0; l < d; l++) dp += gt[ii * d + l] * vr[l];
-            float ds = scale * p * (dp - dt[ii]);
-            for (int l = 0; l < d; l++) {
-                dv[l] += p * gt[ii * d + l];
-                dk[l] += ds * qt[ii * d + l];
-            }
+            float ds = scale * p * (xbt_att_sum(partP + at, slices) - dt[ii]);
+            xbt_att_axpy(dv, p, gt + ii * d, l0, d);
+            xbt_att_axpy(dk, ds, qt + ii * d, l0, d);
         }
     }
     if (!active) return;
-    for (int l = 0; l < d; l++) {
-        if (wantK) gradK[gkOff + row * d + l] = dk[l];
-        if (wantV) gradV[gvOff + row * d + l] = dv[l];
+    UNROLL
+    for (int e = 0; e < XBT_ATT_SLICE; e++) {
+        if (l0 + e < d) {
+            if (wantK) gradK[gkOff + row * d + l0 + e] = dk[e];
+            if (wantV) gradV[gvOff + row * d + l0 + e] = dv[e];
+        }
     }
 }

@@ -26,17 +26,18 @@ KERNEL void xbt_binary(int op, int n, int n1, int n2, int n3,
     out[outOff + i] = xbt_binary_op(op, x, y);
 }
 
-/* For each of the n index vectors over [?, n1, n2, n3] and each l < loop, in order of l:
+/* For each of the n index vectors over [?, n1, ..., n5] and each l < loop, in order of l:
  * dst[dOff(i) + l*dsl] (+)= src[sOff(i) + l*ssl]. Destination axes of stride 0 go in the loop, so
- * a destination element is only ever written by one work-item. */
-KERNEL void xbt_strided_copy(int n, int n1, int n2, int n3, int loop,
-                             GLOBAL const float *src, int srcOff, int ss0, int ss1, int ss2, int ss3, int ssl,
-                             GLOBAL float *dst, int dstOff, int ds0, int ds1, int ds2, int ds3, int dsl,
+ * a destination element is only ever written by one work-item. Six axes: a patch embedding's
+ * image-to-patches copy ([B, gh, gw, C, ph, pw]) is one launch. */
+KERNEL void xbt_strided_copy(int n, int n1, int n2, int n3, int n4, int n5, int loop,
+                             GLOBAL const float *src, int srcOff, int ss0, int ss1, int ss2, int ss3, int ss4, int ss5, int ssl,
+                             GLOBAL float *dst, int dstOff, int ds0, int ds1, int ds2, int ds3, int ds4, int ds5, int dsl,
                              int accumulate) {
     int i = GLOBAL_X;
     if (i >= n) return;
-    int s = srcOff + xbt_offset4(i, n1, n2, n3, ss0, ss1, ss2, ss3);
-    int d = dstOff + xbt_offset4(i, n1, n2, n3, ds0, ds1, ds2, ds3);
+    int s = srcOff + xbt_offset6(i, n1, n2, n3, n4, n5, ss0, ss1, ss2, ss3, ss4, ss5);
+    int d = dstOff + xbt_offset6(i, n1, n2, n3, n4, n5, ds0, ds1, ds2, ds3, ds4, ds5);
     for (int l = 0; l < loop; l++) {
         float v = src[s + l * ssl];
         int di = d + l * dsl;

@@ -85,6 +85,9 @@ typedef unsigned int u32;
 #define XBT_MUL_RN(a, b) __fmul_rn((a), (b))
 #endif
 
+/* Unrolls the loop that follows (its trip count a constant): keeps small per-work-item arrays in registers. */
+#define UNROLL _Pragma("unroll")
+
 /* A work-item's index in a one-dimensional launch. */
 #define GLOBAL_X (GROUP_X * LSIZE_X + LID_X)
 

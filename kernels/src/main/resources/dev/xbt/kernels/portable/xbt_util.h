@@ -142,6 +142,9 @@ DEVICE float xbt_group_max(float v, LOCAL_PTR float *scratch) {
 /* Element offset of flat index i over a row-major shape [?, n1, n2, n3] with per-axis strides
  * s0..s3 (0 where an operand is broadcast). */
 DEVICE int xbt_offset4(int i, int n1, int n2, int n3, int s0, int s1, int s2, int s3) {
+    /* Two axes or fewer (a bias broadcast, a transpose): one division instead of three. The branch
+     * is the same for every work-item of a launch. */
+    if (n1 == 1 && n2 == 1) return (i / n3) * s0 + (i % n3) * s3;
     int i3 = i % n3;
     i /= n3;
     int i2 = i % n2;
@@ -149,6 +152,16 @@ DEVICE int xbt_offset4(int i, int n1, int n2, int n3, int s0, int s1, int s2, in
     int i1 = i % n1;
     i /= n1;
     return i * s0 + i1 * s1 + i2 * s2 + i3 * s3;
+}
+
+/* The same over [?, n1, ..., n5] with strides s0..s5: the strided copy's six kernel axes. */
+DEVICE int xbt_offset6(int i, int n1, int n2, int n3, int n4, int n5, int s0, int s1, int s2, int s3, int s4, int s5) {
+    if (n1 == 1 && n2 == 1 && n3 == 1 && n4 == 1) return (i / n5) * s0 + (i % n5) * s5;
+    int i5 = i % n5;
+    i /= n5;
+    int i4 = i % n4;
+    i /= n4;
+    return i5 * s5 + i4 * s4 + xbt_offset4(i, n1, n2, n3, s0, s1, s2, s3);
 }
 
 /* SplitMix64's finaliser, as dev.xbt.engine.Rng.mix. */

@@ -96,6 +96,7 @@ class CudaLaunchSignatureTest {
         assertEquals(PortableKernels.GEMM_TILE, defines.get("XBT_GEMM_WG") * defines.get("XBT_GEMM_R"));
         assertEquals(PortableKernels.ATTENTION_ROWS, defines.get("XBT_ATT_BQ"));
         assertEquals(PortableKernels.ATTENTION_MAX_D, defines.get("XBT_ATT_MAXD"));
+        assertEquals(PortableKernels.ATTENTION_SLICE, defines.get("XBT_ATT_SLICE"));
     }
 
     /** Every Backend operation at model-like shapes, including the paths that split or chunk launches. */
@@ -170,7 +171,8 @@ class CudaLaunchSignatureTest {
             case "xbt_gemm" -> assertTrue(l[0] == PortableKernels.GEMM_WG && l[1] == PortableKernels.GEMM_WG, what);
             case "xbt_gemm_tf32", "xbt_gemm_bf16" -> assertTrue(l[0] == 128 && l[1] == 1, what);
             case "xbt_attention_forward", "xbt_attention_backward_dq", "xbt_attention_backward_dkv" ->
-                    assertTrue(l[0] == PortableKernels.ATTENTION_ROWS && l[1] == 1, what);
+                    assertTrue(l[0] >= 1 && l[0] * PortableKernels.ATTENTION_SLICE <= PortableKernels.ATTENTION_MAX_D
+                            && l[1] == PortableKernels.ATTENTION_ROWS, what);
             case "xbt_reduce_rows", "xbt_layer_norm", "xbt_layer_norm_backward_x", "xbt_softmax", "xbt_softmax_backward",
                  "xbt_cross_entropy" -> assertTrue(Integer.bitCount(l[0]) == 1 && l[0] <= PortableKernels.ROW_WG_MAX && l[1] == 1, what);
             default -> assertTrue(l[0] == PortableLaunch.LINEAR_WG && l[1] == 1, what);
