@@ -21,11 +21,11 @@ public final class Nn {
             throw EngineException.of("layerNorm", "gain and bias must be [" + n + "]", x, gamma, beta);
         }
         int rows = x.size() / Math.max(1, n);
-        Tensor out = Ops.empty(be, xs);
-        Tensor mean = Ops.empty(be, rows), rstd = Ops.empty(be, rows);
+        Tensor out = Ops.output(be, xs);
+        Tensor mean = Ops.output(be, rows), rstd = Ops.output(be, rows);
         be.layerNorm(x.buffer, gamma.buffer, beta.buffer, rows, n, eps, out.buffer, mean.buffer, rstd.buffer);
         return Ops.done("layerNorm", out, new Tensor[] {x, gamma, beta}, (g, needs) -> {
-            Tensor gx = needs[0] ? Ops.empty(be, xs) : null;
+            Tensor gx = needs[0] ? Ops.output(be, xs) : null;
             Tensor gg = needs[1] ? Ops.empty(be, n) : null;
             Tensor gb = needs[2] ? Ops.empty(be, n) : null;
             be.layerNormBackward(x.buffer, gamma.buffer, mean.buffer, rstd.buffer, g.buffer, rows, n,
@@ -51,10 +51,10 @@ public final class Nn {
         int n = xs[xs.length - 1];
         int rows = x.size() / Math.max(1, n);
         Backend be = x.backend;
-        Tensor out = Ops.empty(be, xs);
+        Tensor out = Ops.output(be, xs);
         be.softmax(x.buffer, rows, n, log, out.buffer);
         return Ops.done(name, out, new Tensor[] {x}, (g, needs) -> {
-            Tensor gi = Ops.empty(be, xs);
+            Tensor gi = Ops.output(be, xs);
             be.softmaxBackward(out.buffer, g.buffer, rows, n, log, gi.buffer);
             return new Tensor[] {gi};
         });
@@ -97,15 +97,15 @@ public final class Nn {
             maskGroup = slices == 1 ? Integer.MAX_VALUE : bh / slices;
         }
         float scale = (float) (1.0 / Math.sqrt(d));
-        Tensor out = Ops.empty(be, qs);
-        Tensor lse = Ops.empty(be, bh, tq);
+        Tensor out = Ops.output(be, qs);
+        Tensor lse = Ops.output(be, bh, tq);
         int group = maskGroup;
         be.attention(bh, tq, tk, d, scale, q.buffer, k.buffer, v.buffer, mask == null ? null : mask.buffer, group,
                 causal, out.buffer, lse.buffer);
         return Ops.done("attention", out, new Tensor[] {q, k, v}, (g, needs) -> {
-            Tensor gq = needs[0] ? Ops.empty(be, qs) : null;
-            Tensor gk = needs[1] ? Ops.empty(be, ks) : null;
-            Tensor gv = needs[2] ? Ops.empty(be, vs) : null;
+            Tensor gq = needs[0] ? Ops.output(be, qs) : null;
+            Tensor gk = needs[1] ? Ops.output(be, ks) : null;
+            Tensor gv = needs[2] ? Ops.output(be, vs) : null;
             be.attentionBackward(bh, tq, tk, d, scale, q.buffer, k.buffer, v.buffer, mask == null ? null : mask.buffer,
                     group, causal, out.buffer, lse.buffer, g.buffer,
                     gq == null ? null : gq.buffer, gk == null ? null : gk.buffer, gv == null ? null : gv.buffer);
@@ -171,10 +171,10 @@ public final class Nn {
         if (!training || p == 0f) return x;
         long seed = rng.nextLong();
         Backend be = x.backend;
-        Tensor out = Ops.empty(be, x.shape());
+        Tensor out = Ops.output(be, x.shape());
         be.dropout(x.buffer, p, seed, out.buffer);
         return Ops.done("dropout", out, new Tensor[] {x}, (g, needs) -> {
-            Tensor gi = Ops.empty(be, x.shape());
+            Tensor gi = Ops.output(be, x.shape());
             be.dropout(g.buffer, p, seed, gi.buffer);
             return new Tensor[] {gi};
         });

@@ -29,8 +29,17 @@ public final class Ops {
         return b;
     }
 
+    /** A zero-filled tensor: for results that are accumulated into or written in part. */
     static Tensor empty(Backend b, int... shape) {
         return Tensor.zeros(b, shape);
+    }
+
+    /**
+     * A tensor with unspecified contents, for a result that the kernel called next writes in full
+     * (a GPU backend then skips the zero-fill; see {@link Backend#allocateUninitialized}).
+     */
+    static Tensor output(Backend b, int... shape) {
+        return new Tensor(b, b.allocateUninitialized(Shape.size(shape)), shape);
     }
 
     /** Records the op, after checking its result for NaN. */
@@ -61,7 +70,7 @@ public final class Ops {
         Backend be = sameBackend(name, a, b);
         int[] shape = Shape.broadcast(a.shape(), b.shape());
         if (shape == null) throw EngineException.of(name, "shapes do not broadcast", a, b);
-        Tensor out = empty(be, shape);
+        Tensor out = output(be, shape);
         be.binary(op, shape, a.buffer, Shape.broadcastStrides(a.shape(), shape),
                 b.buffer, Shape.broadcastStrides(b.shape(), shape), out.buffer);
         return done(name, out, new Tensor[] {a, b}, (g, needs) -> switch (op) {
@@ -94,7 +103,7 @@ public final class Ops {
 
     /** x · scale + shift. */
     public static Tensor affine(Tensor x, float scale, float shift) {
-        Tensor out = empty(x.backend, x.shape());
+        Tensor out = output(x.backend, x.shape());
         x.backend.affine(x.buffer, scale, shift, out.buffer);
         return done("affine", out, new Tensor[] {x}, (g, needs) -> new Tensor[] {scale(g, scale)});
     }
@@ -128,10 +137,10 @@ public final class Ops {
     public static Tensor quickGelu(Tensor x) { return unary("quickGelu", UnaryOp.QUICK_GELU, x); }
 
     public static Tensor unary(String name, UnaryOp op, Tensor x) {
-        Tensor out = empty(x.backend, x.shape());
+        Tensor out = output(x.backend, x.shape());
         x.backend.unary(op, x.buffer, out.buffer);
         return done(name, out, new Tensor[] {x}, (g, needs) -> {
-            Tensor gi = empty(x.backend, x.shape());
+            Tensor gi = output(x.backend, x.shape());
             x.backend.unaryBackward(op, x.buffer, g.buffer, gi.buffer);
             return new Tensor[] {gi};
         });
@@ -221,7 +230,7 @@ public final class Ops {
             throw EngineException.shapes("expand", "cannot broadcast to the target", x.shape(), shape);
         }
         if (Arrays.equals(x.shape(), shape)) return x;
-        Tensor out = empty(x.backend, shape);
+        Tensor out = output(x.backend, shape);
         x.backend.stridedCopy(shape, x.buffer, Shape.broadcastStrides(x.shape(), shape), out.buffer,
                 Shape.strides(shape), false);
         int[] xs = x.shape();
@@ -294,7 +303,7 @@ public final class Ops {
             identity &= p == i;
         }
         if (identity) return x;
-        Tensor out = empty(x.backend, os);
+        Tensor out = output(x.backend, os);
         x.backend.stridedCopy(os, x.buffer, src, out.buffer, Shape.strides(os), false);
         return done("permute", out, new Tensor[] {x}, (g, needs) -> new Tensor[] {permute(g, inv)});
     }
@@ -325,7 +334,7 @@ public final class Ops {
         if (Shape.prod(xs, 0, a) == 1) {
             out = Tensor.wrap(x.buffer.slice(offset, Shape.size(os)), os);
         } else {
-            out = empty(x.backend, os);
+            out = output(x.backend, os);
             Buffer from = x.buffer.slice(offset, x.size() - offset);
             x.backend.stridedCopy(os, from, st, out.buffer, Shape.strides(os), false);
         }
@@ -353,7 +362,7 @@ public final class Ops {
             total += ps[a];
         }
         os[a] = total;
-        Tensor out = empty(be, os);
+        Tensor out = output(be, os);
         int[] ost = Shape.strides(os);
         long[] offsets = new long[parts.length];
         long off = 0;
@@ -412,7 +421,7 @@ public final class Ops {
         int[] os = ts.clone();
         os[0] = rows.length;
         int[] idx = rows.clone();
-        Tensor out = empty(table.backend, os);
+        Tensor out = output(table.backend, os);
         table.backend.gatherRows(table.buffer, rowLen, idx, out.buffer);
         return done("gatherRows", out, new Tensor[] {table}, (g, needs) -> {
             Tensor gt = empty(table.backend, ts);
@@ -506,7 +515,7 @@ public final class Ops {
         int[] os = Arrays.copyOf(lead, lead.length + 2);
         os[lead.length] = m;
         os[lead.length + 1] = n;
-        Tensor out = empty(a.backend, os);
+        Tensor out = output(a.backend, os);
         if (out.size() > 0) {
             if (k == 0) a.backend.fill(out.buffer, 0f);
             else a.backend.gemm(batch, transA, transB, m, n, k, 1f, a.buffer, strideA, b.buffer, strideB, 0f, out.buffer, (long) m * n);
@@ -533,8 +542,9 @@ public final class Ops {
 
     /** Unrecorded batched GEMM into a fresh [batch, m, n] tensor (for gradient rules). */
     private static Tensor bmm(Tensor x, Tensor y, boolean tx, boolean ty, int batch, long sx, long sy, int m, int n, int k) {
-        Tensor out = empty(x.backend, batch, m, n);
-        if (k == 0 || out.size() == 0) return out;
+        if (k == 0) return empty(x.backend, batch, m, n);
+        Tensor out = output(x.backend, batch, m, n);
+        if (out.size() == 0) return out;
         x.backend.gemm(batch, tx, ty, m, n, k, 1f, x.buffer, sx, y.buffer, sy, 0f, out.buffer, (long) m * n);
         return out;
     }

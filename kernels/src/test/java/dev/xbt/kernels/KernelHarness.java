@@ -164,6 +164,53 @@ public final class KernelHarness {
         if (wanted("dropout")) dropout();
         if (wanted("adamw")) optimizers();
         if (wanted("sumOfSquares")) readBacks();
+        if (!only.isEmpty() && wanted("vit")) vit();
+    }
+
+    /**
+     * Timing only, at the shapes of a ViT-B-32 encoding of 256 images (12 800 tokens of width 768, 12
+     * heads of 64): what the device check's profile lists, each kernel against the copy's bandwidth.
+     * Too large for the CPU; asked for by name ({@code --only vit}).
+     */
+    private void vit() {
+        int tokens = 256 * 50, w = 768, mlp = 3072;
+        Buffer x = be.upload(normal(90, tokens * mlp, 1), 0, tokens * mlp), y = be.allocate((long) tokens * mlp),
+                z = be.allocate((long) tokens * mlp), bias = be.upload(normal(91, mlp, 1), 0, mlp);
+        Buffer xs = x.slice(0, (long) tokens * w), ys = y.slice(0, (long) tokens * w), zs = z.slice(0, (long) tokens * w);
+        time("vit copy", "[12800,3072]", () -> be.copy(x, y), 8.0 * tokens * mlp, "GB/s");
+        time("vit binary add", "[12800,768] same shape", () -> be.binary(BinaryOp.ADD, new int[] {tokens, w}, xs, new int[] {w, 1}, ys,
+                new int[] {w, 1}, zs), 12.0 * tokens * w, "GB/s");
+        time("vit binary add", "bias [12800,3072]+[3072]", () -> be.binary(BinaryOp.ADD, new int[] {tokens, mlp}, x, new int[] {mlp, 1},
+                bias, new int[] {0, 1}, z), 8.0 * tokens * mlp, "GB/s");
+        time("vit unary quick_gelu", "[12800,3072]", () -> be.unary(UnaryOp.QUICK_GELU, x, z), 8.0 * tokens * mlp, "GB/s");
+        // [B, T, 3, H, Dh] -> [3, B, H, T, Dh], and the heads back: [B, H, T, Dh] -> [B, T, H, Dh]
+        int b = 256, t = 50, h = 12, dh = 64;
+        Buffer qkv = x.slice(0, (long) 3 * tokens * w), heads = y.slice(0, (long) 3 * tokens * w);
+        time("vit stridedCopy", "qkv to heads", () -> be.stridedCopy(new int[] {3, b, h, t, dh}, qkv,
+                new int[] {h * dh, t * 3 * h * dh, dh, 3 * h * dh, 1}, heads, new int[] {b * h * t * dh, h * t * dh, t * dh, dh, 1}, false),
+                8.0 * 3 * tokens * w, "GB/s");
+        time("vit stridedCopy", "heads to tokens", () -> be.stridedCopy(new int[] {b, t, h, dh}, xs, new int[] {h * t * dh, dh, t * dh, 1}, zs,
+                new int[] {t * h * dh, h * dh, dh, 1}, false), 8.0 * tokens * w, "GB/s");
+        int img = 256 * 3 * 224 * 224;
+        Buffer pixels = be.allocate(img), patches = be.allocate(img);
+        time("vit stridedCopy", "image to patches", () -> be.stridedCopy(new int[] {256, 7, 7, 3, 32, 32}, pixels,
+                new int[] {3 * 224 * 224, 32 * 224, 32, 224 * 224, 224, 1}, patches,
+                new int[] {7 * 7 * 3 * 32 * 32, 7 * 3 * 32 * 32, 3 * 32 * 32, 32 * 32, 32, 1}, false), 8.0 * img, "GB/s");
+        Buffer gamma = be.upload(uniform(92, w, 0.5f, 1.5f), 0, w), beta = be.upload(normal(93, w, 1), 0, w);
+        Buffer mean = be.allocate(tokens), rstd = be.allocate(tokens), dg = be.allocate(w), db = be.allocate(w);
+        time("vit layerNorm", "[12800,768]", () -> be.layerNorm(xs, gamma, beta, tokens, w, 1e-5f, zs, mean, rstd), 8.0 * tokens * w, "GB/s");
+        time("vit layerNormBackward", "[12800,768]", () -> be.layerNormBackward(xs, gamma, mean, rstd, ys, tokens, w, zs, dg, db),
+                12.0 * tokens * w, "GB/s");
+        int bh = b * h;
+        Buffer q = x.slice(0, (long) bh * t * dh), k = x.slice((long) bh * t * dh, (long) bh * t * dh),
+                v = x.slice(2L * bh * t * dh, (long) bh * t * dh), o = y.slice(0, (long) bh * t * dh), lse = y.slice((long) bh * t * dh, bh * t),
+                gq = z.slice(0, (long) bh * t * dh), gk = z.slice((long) bh * t * dh, (long) bh * t * dh),
+                gv = z.slice(2L * bh * t * dh, (long) bh * t * dh);
+        double flops = 4.0 * bh * t * t * dh;
+        time("vit attention fwd", "B256 H12 T50 d64", () -> be.attention(bh, t, t, dh, 0.125f, q, k, v, null, 1, false, o, lse), flops, "GFLOP/s");
+        time("vit attention bwd", "B256 H12 T50 d64", () -> be.attentionBackward(bh, t, t, dh, 0.125f, q, k, v, null, 1, false, o, lse, o,
+                gq, gk, gv), 2 * flops, "GFLOP/s");
+        time("vit allocate", "zero-filled [12800,768]", () -> be.allocate((long) tokens * w).close(), 4.0 * tokens * w, "GB/s");
     }
 
     private void fillCopy() {

@@ -19,6 +19,23 @@ public interface Backend {
     /** A zero-filled buffer of n elements. */
     Buffer allocate(long n);
 
+    /**
+     * Whether {@link #allocateUninitialized} fills its buffers with NaN ({@code -Dxbt.poisonUninitialized=true}):
+     * then a kernel that leaves an element of its result unwritten shows up as a NaN. The test suites run so.
+     */
+    boolean POISON_UNINITIALIZED = Boolean.getBoolean("xbt.poisonUninitialized");
+
+    /**
+     * A buffer of n elements whose contents are unspecified, for a result that a kernel writes in
+     * full: a GPU backend saves the zero-fill that {@link #allocate} costs. NaN-filled under
+     * {@link #POISON_UNINITIALIZED}.
+     */
+    default Buffer allocateUninitialized(long n) {
+        Buffer b = allocate(n);
+        if (POISON_UNINITIALIZED && n > 0) fill(b, Float.NaN);
+        return b;
+    }
+
     /** A new buffer holding src[off, off + n). */
     Buffer upload(float[] src, int off, int n);
 

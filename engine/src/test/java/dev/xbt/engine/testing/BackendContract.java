@@ -907,6 +907,15 @@ public abstract class BackendContract {
         compare("scatterAddRows adds into the table", down(t), want, tolerance(Kind.REDUCTION));
     }
 
+    /** The test runs poison buffers for results (pom.xml), so an element a kernel leaves unwritten is a NaN and fails. */
+    @Test
+    void uninitializedBuffersArePoisonedInTests() {
+        Assumptions.assumeTrue(Backend.POISON_UNINITIALIZED, "xbt.poisonUninitialized is off in this run");
+        float[] got = down(be.allocateUninitialized(1000));
+        for (float v : got) assertTrue(Float.isNaN(v), "an uninitialized buffer must start as NaN under xbt.poisonUninitialized");
+        assertEquals(0f, down(be.allocate(10))[3], "allocate still zero-fills");
+    }
+
     /** A patch embedding's image-to-patches copy (six axes, none mergeable) and a seven-axis reversal, against plain loops. */
     @Test
     void stridedCopyOfSixAndSevenAxes() {

@@ -226,6 +226,17 @@ public final class CudaBackend extends PortableBackend {
         return b;
     }
 
+    /** No zero-fill: the caller's kernel writes every element (NaN-filled under POISON_UNINITIALIZED). */
+    @Override
+    public Buffer allocateUninitialized(long n) {
+        if (POISON_UNINITIALIZED) {
+            Buffer b = newBuffer(n);
+            if (n > 0) fill(b, Float.NaN);
+            return b;
+        }
+        return newBuffer(n);
+    }
+
     @Override
     public Buffer upload(float[] src, int off, int n) {
         CudaBuffer b = newBuffer(n);

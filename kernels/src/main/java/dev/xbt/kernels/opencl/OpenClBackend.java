@@ -224,6 +224,15 @@ public final class OpenClBackend extends PortableBackend {
         return b;
     }
 
+    /** No zero-fill: the caller's kernel writes every element (NaN-filled under POISON_UNINITIALIZED). */
+    @Override
+    public synchronized Buffer allocateUninitialized(long n) {
+        int len = checkedLength(n);
+        ClBuffer b = wrap(createMem(len, Sizeof.cl_float, null), len);
+        if (POISON_UNINITIALIZED && len > 0) fill(b, Float.NaN);
+        return b;
+    }
+
     @Override
     public Buffer upload(float[] src, int off, int n) {
         if (off < 0 || n < 0 || off + n > src.length) throw new IndexOutOfBoundsException("upload [" + off + ", " + (off + n) + ") of " + src.length);

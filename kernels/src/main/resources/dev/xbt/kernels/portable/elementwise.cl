@@ -21,8 +21,14 @@ KERNEL void xbt_binary(int op, int n, int n1, int n2, int n3,
                        GLOBAL float *out, int outOff) {
     int i = GLOBAL_X;
     if (i >= n) return;
-    float x = a[aOff + xbt_offset4(i, n1, n2, n3, as0, as1, as2, as3)];
-    float y = b[bOff + xbt_offset4(i, n1, n2, n3, bs0, bs1, bs2, bs3)];
+    float x, y;
+    if (n3 == n) { /* one axis (same shapes, a residual or a gradient sum): no index arithmetic */
+        x = a[aOff + i * as3];
+        y = b[bOff + i * bs3];
+    } else {
+        x = a[aOff + xbt_offset4(i, n1, n2, n3, as0, as1, as2, as3)];
+        y = b[bOff + xbt_offset4(i, n1, n2, n3, bs0, bs1, bs2, bs3)];
+    }
     out[outOff + i] = xbt_binary_op(op, x, y);
 }
 
