@@ -144,10 +144,10 @@ public abstract class PortableBackend implements Backend {
         int[] n = padded(lay.sizes(), kernelAxes, 1);
         int[] as = padded(lay.strides()[0], kernelAxes, 0), bs = padded(lay.strides()[1], kernelAxes, 0);
         int count = Math.toIntExact((long) n[0] * n[1] * n[2] * n[3]);
-        forEachHostIndex(lay, hostAxes, base -> launch("xbt_binary").i(op.ordinal()).i(count).i(n[1]).i(n[2]).i(n[3])
+        forEachHostIndex(lay, hostAxes, base -> launch("xbt_binary").i(op.ordinal()).i(count).divisor(n[1]).divisor(n[2]).divisor(n[3])
                 .buf(a, base[0]).i(as[0]).i(as[1]).i(as[2]).i(as[3])
                 .buf(b, base[1]).i(bs[0]).i(bs[1]).i(bs[2]).i(bs[3])
-                .buf(out, base[2]).linear(count));
+                .buf(out, base[2]).linear(count, PortableKernels.ELEMENTS_PER_ITEM));
     }
 
     @Override
@@ -175,10 +175,11 @@ public abstract class PortableBackend implements Backend {
         int loop = loopAxis >= 0 ? lay.sizes()[loopAxis] : 1;
         int sl = loopAxis >= 0 ? ss[loopAxis] : 0, dl = loopAxis >= 0 ? ds[loopAxis] : 0;
         int count = Math.toIntExact((long) n[0] * n[1] * n[2] * n[3] * n[4] * n[5]);
-        forEachHostIndex(lay, hostAxes, base -> launch("xbt_strided_copy").i(count).i(n[1]).i(n[2]).i(n[3]).i(n[4]).i(n[5]).i(loop)
+        forEachHostIndex(lay, hostAxes, base -> launch("xbt_strided_copy").i(count)
+                .divisor(n[1]).divisor(n[2]).divisor(n[3]).divisor(n[4]).divisor(n[5]).i(loop)
                 .buf(src, base[0]).i(sk[0]).i(sk[1]).i(sk[2]).i(sk[3]).i(sk[4]).i(sk[5]).i(sl)
                 .buf(dst, base[1]).i(dk[0]).i(dk[1]).i(dk[2]).i(dk[3]).i(dk[4]).i(dk[5]).i(dl)
-                .flag(accumulate).linear(count));
+                .flag(accumulate).linear(count, PortableKernels.ELEMENTS_PER_ITEM));
     }
 
     /**

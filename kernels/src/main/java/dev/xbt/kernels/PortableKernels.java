@@ -19,6 +19,8 @@ public final class PortableKernels {
     public static final List<String> SOURCES = List.of("elementwise.cl", "reduce.cl", "index.cl", "norm.cl",
             "attention.cl", "gemm.cl");
 
+    /** Elements per work-item of the binary and strided-copy kernels (XBT_EPT). */
+    public static final int ELEMENTS_PER_ITEM = 4;
     /** Largest work-group of the row kernels (XBT_WG_MAX). */
     public static final int ROW_WG_MAX = 256;
     /** GEMM: work-group side (XBT_GEMM_WG) and C tile side (XBT_GEMM_TM = XBT_GEMM_TN). */
@@ -38,8 +40,8 @@ public final class PortableKernels {
             // elementwise.cl
             "xbt_fill", "i b f",
             "xbt_copy", "i b b",
-            "xbt_binary", "i i i i i  b i i i i  b i i i i  b",
-            "xbt_strided_copy", "i i i i i i i  b i i i i i i i  b i i i i i i i  i",
+            "xbt_binary", "i i  i i i  i i i  i i i  b i i i i  b i i i i  b",
+            "xbt_strided_copy", "i  i i i  i i i  i i i  i i i  i i i  i  b i i i i i i i  b i i i i i i i  i",
             "xbt_unary", "i i b b",
             "xbt_unary_backward", "i i b b b",
             "xbt_affine", "i b f f b",

@@ -88,10 +88,33 @@ public abstract class PortableLaunch {
         return this;
     }
 
+    /**
+     * A divisor for the kernels' index arithmetic, as three ints: n, then the magic number and shift
+     * with which (mulhi(i, magic) + i) >> shift is i / n for every 0 <= i < 2^31 (xbt_div in xbt_util.h).
+     */
+    public final PortableLaunch divisor(int n) {
+        int[] ms = magic(n);
+        return i(n).i(ms[0]).i(ms[1]);
+    }
+
+    /** The magic number (as the bits of an unsigned int) and shift of {@link #divisor}. */
+    public static int[] magic(int n) {
+        if (n < 1) throw new IllegalArgumentException("divisor " + n + " must be positive");
+        int shift = 32 - Integer.numberOfLeadingZeros(n - 1); // ceil(log2 n)
+        long magic = ((1L << 32) * ((1L << shift) - n)) / n + 1;
+        return new int[] {(int) magic, shift};
+    }
+
     /** One work-item per element of n, in groups of {@link #LINEAR_WG}. */
     public final void linear(long n) {
         if (n <= 0) return;
         run(ceilDiv(n, LINEAR_WG), 1, 1, LINEAR_WG, 1);
+    }
+
+    /** One work-item per {@code perItem} elements of n (the kernel strides over the launch), in groups of {@link #LINEAR_WG}. */
+    public final void linear(long n, int perItem) {
+        if (n <= 0) return;
+        run(ceilDiv(n, (long) LINEAR_WG * perItem), 1, 1, LINEAR_WG, 1);
     }
 
     /** {@code groups} work-groups of {@code items} work-items. */

@@ -13,41 +13,57 @@ KERNEL void xbt_copy(int n, GLOBAL const float *RESTRICT src, int srcOff, GLOBAL
     if (i < n) dst[dstOff + i] = src[srcOff + i];
 }
 
-/* out[i] = a[offA(i)] op b[offB(i)] over the shape [n / (n1 n2 n3), n1, n2, n3]; out is contiguous
- * and may alias a. */
-KERNEL void xbt_binary(int op, int n, int n1, int n2, int n3,
+/* out[i] = a[offA(i)] op b[offB(i)] over the shape [n / (n1 n2 n3), n1, n2, n3], each size with its
+ * magic divisor (n, magic, shift); out is contiguous and may alias a. XBT_EPT elements per work-item. */
+KERNEL void xbt_binary(int op, int n, int n1, int m1, int h1, int n2, int m2, int h2, int n3, int m3, int h3,
                        GLOBAL const float *a, int aOff, int as0, int as1, int as2, int as3,
                        GLOBAL const float *b, int bOff, int bs0, int bs1, int bs2, int bs3,
                        GLOBAL float *out, int outOff) {
+    int stride = NGROUPS_X * LSIZE_X;
+    int nd[9] = {n1, m1, h1, n2, m2, h2, n3, m3, h3};
     int i = GLOBAL_X;
-    if (i >= n) return;
-    float x, y;
-    if (n3 == n) { /* one axis (same shapes, a residual or a gradient sum): no index arithmetic */
-        x = a[aOff + i * as3];
-        y = b[bOff + i * bs3];
-    } else {
-        x = a[aOff + xbt_offset4(i, n1, n2, n3, as0, as1, as2, as3)];
-        y = b[bOff + xbt_offset4(i, n1, n2, n3, bs0, bs1, bs2, bs3)];
+    for (int k = 0; k < XBT_EPT && i < n; k++) {
+        float x, y;
+        if (n3 == n) { /* one axis (same shapes, a residual or a gradient sum): no index arithmetic */
+            x = a[aOff + i * as3];
+            y = b[bOff + i * bs3];
+        } else {
+            int idx[4];
+            xbt_split(i, 4, nd, idx);
+            x = a[aOff + idx[0] * as0 + idx[1] * as1 + idx[2] * as2 + idx[3] * as3];
+            y = b[bOff + idx[0] * bs0 + idx[1] * bs1 + idx[2] * bs2 + idx[3] * bs3];
+        }
+        out[outOff + i] = xbt_binary_op(op, x, y);
+        if (n - i <= stride) break;
+        i += stride;
     }
-    out[outOff + i] = xbt_binary_op(op, x, y);
 }
 
-/* For each of the n index vectors over [?, n1, ..., n5] and each l < loop, in order of l:
- * dst[dOff(i) + l*dsl] (+)= src[sOff(i) + l*ssl]. Destination axes of stride 0 go in the loop, so
- * a destination element is only ever written by one work-item. Six axes: a patch embedding's
- * image-to-patches copy ([B, gh, gw, C, ph, pw]) is one launch. */
-KERNEL void xbt_strided_copy(int n, int n1, int n2, int n3, int n4, int n5, int loop,
+/* For each of the n index vectors over [?, n1, ..., n5] (each size with its magic divisor) and each
+ * l < loop, in order of l: dst[dOff(i) + l*dsl] (+)= src[sOff(i) + l*ssl]. Destination axes of
+ * stride 0 go in the loop, so a destination element is only ever written by one work-item. Six
+ * axes: a patch embedding's image-to-patches copy ([B, gh, gw, C, ph, pw]) is one launch. XBT_EPT
+ * index vectors per work-item. */
+KERNEL void xbt_strided_copy(int n, int n1, int m1, int h1, int n2, int m2, int h2, int n3, int m3, int h3,
+                             int n4, int m4, int h4, int n5, int m5, int h5, int loop,
                              GLOBAL const float *src, int srcOff, int ss0, int ss1, int ss2, int ss3, int ss4, int ss5, int ssl,
                              GLOBAL float *dst, int dstOff, int ds0, int ds1, int ds2, int ds3, int ds4, int ds5, int dsl,
                              int accumulate) {
+    int stride = NGROUPS_X * LSIZE_X;
+    int nd[15] = {n1, m1, h1, n2, m2, h2, n3, m3, h3, n4, m4, h4, n5, m5, h5};
     int i = GLOBAL_X;
-    if (i >= n) return;
-    int s = srcOff + xbt_offset6(i, n1, n2, n3, n4, n5, ss0, ss1, ss2, ss3, ss4, ss5);
-    int d = dstOff + xbt_offset6(i, n1, n2, n3, n4, n5, ds0, ds1, ds2, ds3, ds4, ds5);
-    for (int l = 0; l < loop; l++) {
-        float v = src[s + l * ssl];
-        int di = d + l * dsl;
-        dst[di] = accumulate ? dst[di] + v : v;
+    for (int k = 0; k < XBT_EPT && i < n; k++) {
+        int idx[6];
+        xbt_split(i, 6, nd, idx);
+        int s = srcOff + idx[0] * ss0 + idx[1] * ss1 + idx[2] * ss2 + idx[3] * ss3 + idx[4] * ss4 + idx[5] * ss5;
+        int d = dstOff + idx[0] * ds0 + idx[1] * ds1 + idx[2] * ds2 + idx[3] * ds3 + idx[4] * ds4 + idx[5] * ds5;
+        for (int l = 0; l < loop; l++) {
+            float v = src[s + l * ssl];
+            int di = d + l * dsl;
+            dst[di] = accumulate ? dst[di] + v : v;
+        }
+        if (n - i <= stride) break;
+        i += stride;
     }
 }
 

@@ -52,6 +52,7 @@ typedef uint u32;
 #define XBT_ISNAN(x) isnan(x)
 #define XBT_ADD_RN(a, b) ((a) + (b))
 #define XBT_MUL_RN(a, b) ((a) * (b))
+#define XBT_UMULHI(a, b) mul_hi((uint) (a), (uint) (b))
 
 #else
 /* ------------------------------------------------------------------ CUDA C++ */
@@ -83,6 +84,7 @@ typedef unsigned int u32;
 /* Round-to-nearest operations nvcc never contracts into an fma (compensated sums rely on them). */
 #define XBT_ADD_RN(a, b) __fadd_rn((a), (b))
 #define XBT_MUL_RN(a, b) __fmul_rn((a), (b))
+#define XBT_UMULHI(a, b) __umulhi((unsigned int) (a), (unsigned int) (b))
 #endif
 
 /* Unrolls the loop that follows (its trip count a constant): keeps small per-work-item arrays in registers. */

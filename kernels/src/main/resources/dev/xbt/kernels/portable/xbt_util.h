@@ -139,29 +139,25 @@ DEVICE float xbt_group_max(float v, LOCAL_PTR float *scratch) {
     return r;
 }
 
-/* Element offset of flat index i over a row-major shape [?, n1, n2, n3] with per-axis strides
- * s0..s3 (0 where an operand is broadcast). */
-DEVICE int xbt_offset4(int i, int n1, int n2, int n3, int s0, int s1, int s2, int s3) {
-    /* Two axes or fewer (a bias broadcast, a transpose): one division instead of three. The branch
-     * is the same for every work-item of a launch. */
-    if (n1 == 1 && n2 == 1) return (i / n3) * s0 + (i % n3) * s3;
-    int i3 = i % n3;
-    i /= n3;
-    int i2 = i % n2;
-    i /= n2;
-    int i1 = i % n1;
-    i /= n1;
-    return i * s0 + i1 * s1 + i2 * s2 + i3 * s3;
+/* Elements per work-item of the index-heavy element-wise kernels (binary, strided copy): work-item g
+ * takes g, g + stride, ... (stride = the launch's work-items), so its loads are independent. */
+#define XBT_EPT 4
+
+/* i / n for 0 <= i < 2^31 through n's magic number and shift (computed on the host,
+ * PortableLaunch.divisor): a multiply-high, an add and a shift instead of a division. */
+DEVICE int xbt_div(int i, int magic, int shift) {
+    return (int) ((XBT_UMULHI(i, magic) + (u32) i) >> shift);
 }
 
-/* The same over [?, n1, ..., n5] with strides s0..s5: the strided copy's six kernel axes. */
-DEVICE int xbt_offset6(int i, int n1, int n2, int n3, int n4, int n5, int s0, int s1, int s2, int s3, int s4, int s5) {
-    if (n1 == 1 && n2 == 1 && n3 == 1 && n4 == 1) return (i / n5) * s0 + (i % n5) * s5;
-    int i5 = i % n5;
-    i /= n5;
-    int i4 = i % n4;
-    i /= n4;
-    return i5 * s5 + i4 * s4 + xbt_offset4(i, n1, n2, n3, s0, s1, s2, s3);
+/* Splits flat index i over [?, n1, ..., nk] (k = axes - 1, innermost last) into idx[0..axes-1];
+ * the divisors come as (n, magic, shift) triples in nd[3 * (axis - 1) ..]. */
+DEVICE void xbt_split(int i, int axes, const int *nd, int *idx) {
+    for (int a = axes - 1; a >= 1; a--) {
+        int q = xbt_div(i, nd[3 * (a - 1) + 1], nd[3 * (a - 1) + 2]);
+        idx[a] = i - q * nd[3 * (a - 1)];
+        i = q;
+    }
+    idx[0] = i;
 }
 
 /* SplitMix64's finaliser, as dev.xbt.engine.Rng.mix. */

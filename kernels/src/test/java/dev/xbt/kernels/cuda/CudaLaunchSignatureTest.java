@@ -92,6 +92,7 @@ class CudaLaunchSignatureTest {
             while (m.find()) defines.put(m.group(1), Integer.parseInt(m.group(2)));
         }
         assertEquals(PortableKernels.ROW_WG_MAX, defines.get("XBT_WG_MAX"));
+        assertEquals(PortableKernels.ELEMENTS_PER_ITEM, defines.get("XBT_EPT"));
         assertEquals(PortableKernels.GEMM_WG, defines.get("XBT_GEMM_WG"));
         assertEquals(PortableKernels.GEMM_TILE, defines.get("XBT_GEMM_WG") * defines.get("XBT_GEMM_R"));
         assertEquals(PortableKernels.ATTENTION_ROWS, defines.get("XBT_ATT_BQ"));
