@@ -8,7 +8,8 @@
  * Each row (a query; a key in dkv) is shared by ceil(d / XBT_ATT_SLICE) work-items, each holding
  * XBT_ATT_SLICE of its head dimensions in registers (fixed-size arrays, fully unrolled, so they
  * never spill to memory). A dot product over d is the sum of the work-items' partial dots, which
- * meet in local memory.
+ * meet in local memory. Local tiles hold rows of dp = slices * XBT_ATT_SLICE floats, zero past d,
+ * so that a slice is read as aligned float4s with no bounds test.
  *
  * Launch (forward, dq): local size (ceil(d / XBT_ATT_SLICE), XBT_ATT_BQ), groups (ceil(tq / XBT_ATT_BQ),
  * bh): x is the slice, y the query row. dkv: the same over keys, groups (ceil(tk / XBT_ATT_BQ), bh).
@@ -28,18 +29,35 @@ DEVICE void xbt_att_load(float *slice, GLOBAL const float *x, int l0, int d, int
     for (int e = 0; e < XBT_ATT_SLICE; e++) slice[e] = (valid && l0 + e < d) ? x[l0 + e] : 0.0f;
 }
 
-/* The partial dot of a slice (registers) with the same dimensions of a local row. */
-DEVICE float xbt_att_dot(const float *slice, LOCAL_PTR const float *row, int l0, int d) {
+/* Rows [r0, r0 + nr) of a bh-slice x (rows of d floats) into a local tile of rows of dp floats, zero past d. */
+DEVICE void xbt_att_tile(LOCAL_PTR float *tile, GLOBAL const float *x, int r0, int nr, int d, int dp, int tid, int threads) {
+    for (int e = tid; e < nr * dp; e += threads) {
+        int row = e / dp, col = e - row * dp;
+        tile[e] = col < d ? x[(r0 + row) * d + col] : 0.0f;
+    }
+}
+
+/* The partial dot of a slice (registers) with the same dimensions of a local row (at the slice's start). */
+DEVICE float xbt_att_dot(const float *slice, LOCAL_PTR const float *row) {
     float s = 0.0f;
     UNROLL
-    for (int e = 0; e < XBT_ATT_SLICE; e++) if (l0 + e < d) s += slice[e] * row[l0 + e];
+    for (int c = 0; c < XBT_ATT_SLICE / 4; c++) {
+        float4 v = XBT_LOAD4(row, c);
+        s += slice[4 * c] * v.x + slice[4 * c + 1] * v.y + slice[4 * c + 2] * v.z + slice[4 * c + 3] * v.w;
+    }
     return s;
 }
 
-/* acc += w * (the slice's dimensions of a local row). */
-DEVICE void xbt_att_axpy(float *acc, float w, LOCAL_PTR const float *row, int l0, int d) {
+/* acc += w * (the slice's dimensions of a local row, at the slice's start). */
+DEVICE void xbt_att_axpy(float *acc, float w, LOCAL_PTR const float *row) {
     UNROLL
-    for (int e = 0; e < XBT_ATT_SLICE; e++) if (l0 + e < d) acc[e] += w * row[l0 + e];
+    for (int c = 0; c < XBT_ATT_SLICE / 4; c++) {
+        float4 v = XBT_LOAD4(row, c);
+        acc[4 * c] += w * v.x;
+        acc[4 * c + 1] += w * v.y;
+        acc[4 * c + 2] += w * v.z;
+        acc[4 * c + 3] += w * v.w;
+    }
 }
 
 /* The sum of the slices' partial dots for one (row, tile entry). */
@@ -54,11 +72,11 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
                                   GLOBAL const float *v, int vOff,
                                   int hasMask, GLOBAL const float *mask, int maskOff, int maskGroup, int causal,
                                   GLOBAL float *out, int outOff, GLOBAL float *lse, int lseOff) {
-    LOCAL float kt[XBT_ATT_BK * XBT_ATT_MAXD];
-    LOCAL float vt[XBT_ATT_BK * XBT_ATT_MAXD];
+    LOCAL_FLOATS_ALIGNED(kt, XBT_ATT_BK * XBT_ATT_MAXD);
+    LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BK * XBT_ATT_MAXD);
     LOCAL float part[XBT_ATT_BQ * XBT_ATT_BK * XBT_ATT_MAXS];
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     GLOBAL const float *kh = k + kOff + h * tk * d;
@@ -75,12 +93,10 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
     for (int j0 = 0; j0 < kEnd; j0 += XBT_ATT_BK) {
         int nk = min(XBT_ATT_BK, kEnd - j0);
         BARRIER();
-        for (int e = tid; e < nk * d; e += threads) {
-            kt[e] = kh[j0 * d + e];
-            vt[e] = vh[j0 * d + e];
-        }
+        xbt_att_tile(kt, kh, j0, nk, d, dp, tid, threads);
+        xbt_att_tile(vt, vh, j0, nk, d, dp, tid, threads);
         BARRIER();
-        for (int jj = 0; jj < nk; jj++) part[(r * XBT_ATT_BK + jj) * slices + sl] = xbt_att_dot(qr, kt + jj * d, l0, d);
+        for (int jj = 0; jj < nk; jj++) part[(r * XBT_ATT_BK + jj) * slices + sl] = xbt_att_dot(qr, kt + jj * dp + l0);
         BARRIER();
         if (!active) continue;
         float tileMax = -XBT_INF;
@@ -106,7 +122,7 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
             if (jj < nk) {
                 float pj = expf(s[jj] - mNew);
                 sum += pj;
-                xbt_att_axpy(acc, pj, vt + jj * d, l0, d);
+                xbt_att_axpy(acc, pj, vt + jj * dp + l0);
             }
         }
         m = mNew;
@@ -142,12 +158,12 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
                                       int hasMask, GLOBAL const float *mask, int maskOff, int maskGroup, int causal,
                                       GLOBAL const float *lse, int lseOff, GLOBAL const float *delta,
                                       GLOBAL const float *gradOut, int gOff, GLOBAL float *gradQ, int gqOff) {
-    LOCAL float kt[XBT_ATT_BKB * XBT_ATT_MAXD];
-    LOCAL float vt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL_FLOATS_ALIGNED(kt, XBT_ATT_BKB * XBT_ATT_MAXD);
+    LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BKB * XBT_ATT_MAXD);
     LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* q . k */
     LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* dO . v */
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     int row = h * tq + (active ? i : 0);
@@ -166,15 +182,13 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
     for (int j0 = 0; j0 < kEnd; j0 += XBT_ATT_BKB) {
         int nk = min(XBT_ATT_BKB, kEnd - j0);
         BARRIER();
-        for (int e = tid; e < nk * d; e += threads) {
-            kt[e] = kh[j0 * d + e];
-            vt[e] = vh[j0 * d + e];
-        }
+        xbt_att_tile(kt, kh, j0, nk, d, dp, tid, threads);
+        xbt_att_tile(vt, vh, j0, nk, d, dp, tid, threads);
         BARRIER();
         for (int jj = 0; jj < nk; jj++) {
             int at = (r * XBT_ATT_BKB + jj) * slices + sl;
-            partS[at] = xbt_att_dot(qr, kt + jj * d, l0, d);
-            partP[at] = xbt_att_dot(dor, vt + jj * d, l0, d);
+            partS[at] = xbt_att_dot(qr, kt + jj * dp + l0);
+            partP[at] = xbt_att_dot(dor, vt + jj * dp + l0);
         }
         BARRIER();
         if (!active || li == -XBT_INF) continue;
@@ -187,7 +201,7 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
             float p = xbt_att_prob(sc, li);
             if (p == 0.0f) continue;
             float ds = scale * p * (xbt_att_sum(partP + at, slices) - di);
-            xbt_att_axpy(dq, ds, kt + jj * d, l0, d);
+            xbt_att_axpy(dq, ds, kt + jj * dp + l0);
         }
     }
     if (!active) return;
@@ -204,14 +218,14 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
                                        GLOBAL const float *lse, int lseOff, GLOBAL const float *delta,
                                        GLOBAL const float *gradOut, int gOff,
                                        int wantK, GLOBAL float *gradK, int gkOff, int wantV, GLOBAL float *gradV, int gvOff) {
-    LOCAL float qt[XBT_ATT_BKB * XBT_ATT_MAXD];
-    LOCAL float gt[XBT_ATT_BKB * XBT_ATT_MAXD];
+    LOCAL_FLOATS_ALIGNED(qt, XBT_ATT_BKB * XBT_ATT_MAXD);
+    LOCAL_FLOATS_ALIGNED(gt, XBT_ATT_BKB * XBT_ATT_MAXD);
     LOCAL float lt[XBT_ATT_BKB];
     LOCAL float dt[XBT_ATT_BKB];
     LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* k . q */
     LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* v . dO */
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE;
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
     int j = GROUP_X * LSIZE_Y + r;
     int active = j < tk;
     int row = h * tk + (active ? j : 0);
@@ -232,10 +246,8 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
     for (int i0 = iStart; i0 < tq; i0 += XBT_ATT_BKB) {
         int nq = min(XBT_ATT_BKB, tq - i0);
         BARRIER();
-        for (int e = tid; e < nq * d; e += threads) {
-            qt[e] = qh[i0 * d + e];
-            gt[e] = gh[i0 * d + e];
-        }
+        xbt_att_tile(qt, qh, i0, nq, d, dp, tid, threads);
+        xbt_att_tile(gt, gh, i0, nq, d, dp, tid, threads);
         for (int e = tid; e < nq; e += threads) {
             lt[e] = lse[lseOff + h * tq + i0 + e];
             dt[e] = delta[h * tq + i0 + e];
@@ -243,8 +255,8 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
         BARRIER();
         for (int ii = 0; ii < nq; ii++) {
             int at = (r * XBT_ATT_BKB + ii) * slices + sl;
-            partS[at] = xbt_att_dot(kr, qt + ii * d, l0, d);
-            partP[at] = xbt_att_dot(vr, gt + ii * d, l0, d);
+            partS[at] = xbt_att_dot(kr, qt + ii * dp + l0);
+            partP[at] = xbt_att_dot(vr, gt + ii * dp + l0);
         }
         BARRIER();
         if (!active) continue;
@@ -257,8 +269,8 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
             float p = xbt_att_prob(sc, lt[ii]);
             if (p == 0.0f) continue;
             float ds = scale * p * (xbt_att_sum(partP + at, slices) - dt[ii]);
-            xbt_att_axpy(dv, p, gt + ii * d, l0, d);
-            xbt_att_axpy(dk, ds, qt + ii * d, l0, d);
+            xbt_att_axpy(dv, p, gt + ii * dp + l0);
+            xbt_att_axpy(dk, ds, qt + ii * dp + l0);
         }
     }
     if (!active) return;

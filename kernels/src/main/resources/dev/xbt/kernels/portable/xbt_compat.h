@@ -53,6 +53,10 @@ typedef uint u32;
 #define XBT_ADD_RN(a, b) ((a) + (b))
 #define XBT_MUL_RN(a, b) ((a) * (b))
 #define XBT_UMULHI(a, b) mul_hi((uint) (a), (uint) (b))
+/* Four floats at p + 4 i of local memory (p 16-byte aligned), as a float4 (.x .y .z .w). */
+#define XBT_LOAD4(p, i) vload4((i), (p))
+/* A work-group-shared float array aligned for XBT_LOAD4. */
+#define LOCAL_FLOATS_ALIGNED(name, n) __local float name[n] __attribute__((aligned(16)))
 
 #else
 /* ------------------------------------------------------------------ CUDA C++ */
@@ -85,6 +89,8 @@ typedef unsigned int u32;
 #define XBT_ADD_RN(a, b) __fadd_rn((a), (b))
 #define XBT_MUL_RN(a, b) __fmul_rn((a), (b))
 #define XBT_UMULHI(a, b) __umulhi((unsigned int) (a), (unsigned int) (b))
+#define XBT_LOAD4(p, i) (reinterpret_cast<const float4 *>(p)[i])
+#define LOCAL_FLOATS_ALIGNED(name, n) __shared__ __align__(16) float name[n]
 #endif
 
 /* Unrolls the loop that follows (its trip count a constant): keeps small per-work-item arrays in registers. */
