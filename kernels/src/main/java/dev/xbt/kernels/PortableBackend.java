@@ -250,13 +250,13 @@ public abstract class PortableBackend implements Backend {
     @Override
     public synchronized void unary(UnaryOp op, Buffer x, Buffer out) {
         int n = count(x);
-        launch("xbt_unary").i(op.ordinal()).i(n).buf(x).buf(out).linear(n);
+        launch("xbt_unary").i(op.ordinal()).i(n).buf(x).buf(out).linear(n, PortableKernels.ELEMENTS_PER_ITEM);
     }
 
     @Override
     public synchronized void unaryBackward(UnaryOp op, Buffer x, Buffer gradOut, Buffer gradIn) {
         int n = count(x);
-        launch("xbt_unary_backward").i(op.ordinal()).i(n).buf(x).buf(gradOut).buf(gradIn).linear(n);
+        launch("xbt_unary_backward").i(op.ordinal()).i(n).buf(x).buf(gradOut).buf(gradIn).linear(n, PortableKernels.ELEMENTS_PER_ITEM);
     }
 
     @Override

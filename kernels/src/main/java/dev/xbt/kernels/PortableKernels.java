@@ -19,7 +19,7 @@ public final class PortableKernels {
     public static final List<String> SOURCES = List.of("elementwise.cl", "reduce.cl", "index.cl", "norm.cl",
             "attention.cl", "gemm.cl");
 
-    /** Elements per work-item of the binary and strided-copy kernels (XBT_EPT). */
+    /** Elements per work-item of the binary, unary and strided-copy kernels (XBT_EPT). */
     public static final int ELEMENTS_PER_ITEM = 4;
     /** Largest work-group of the row kernels (XBT_WG_MAX). */
     public static final int ROW_WG_MAX = 256;

@@ -74,9 +74,12 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
                                   GLOBAL float *out, int outOff, GLOBAL float *lse, int lseOff) {
     LOCAL_FLOATS_ALIGNED(kt, XBT_ATT_BK * XBT_ATT_MAXD);
     LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BK * XBT_ATT_MAXD);
-    LOCAL float part[XBT_ATT_BQ * XBT_ATT_BK * XBT_ATT_MAXS];
+    LOCAL float part[XBT_ATT_BQ * (XBT_ATT_BK + 1) * XBT_ATT_MAXS];
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
     int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
+    /* A row's partial dots sit (XBT_ATT_BK + 1) * slices apart: the extra slot per row puts the rows of a
+     * warp in different banks (without it, every row of a warp hit the same bank). */
+    int ps = (XBT_ATT_BK + 1) * slices;
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     GLOBAL const float *kh = k + kOff + h * tk * d;
@@ -96,7 +99,7 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
         xbt_att_tile(kt, kh, j0, nk, d, dp, tid, threads);
         xbt_att_tile(vt, vh, j0, nk, d, dp, tid, threads);
         BARRIER();
-        for (int jj = 0; jj < nk; jj++) part[(r * XBT_ATT_BK + jj) * slices + sl] = xbt_att_dot(qr, kt + jj * dp + l0);
+        for (int jj = 0; jj < nk; jj++) part[r * ps + jj * slices + sl] = xbt_att_dot(qr, kt + jj * dp + l0);
         BARRIER();
         if (!active) continue;
         float tileMax = -XBT_INF;
@@ -105,7 +108,7 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
             float sc = -XBT_INF;
             int j = j0 + jj;
             if (jj < nk && !(causal && j > i)) {
-                sc = xbt_att_sum(part + (r * XBT_ATT_BK + jj) * slices, slices) * scale;
+                sc = xbt_att_sum(part + r * ps + jj * slices, slices) * scale;
                 if (hasMask) sc += maskRow[j];
             }
             s[jj] = sc;
@@ -160,10 +163,11 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
                                       GLOBAL const float *gradOut, int gOff, GLOBAL float *gradQ, int gqOff) {
     LOCAL_FLOATS_ALIGNED(kt, XBT_ATT_BKB * XBT_ATT_MAXD);
     LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BKB * XBT_ATT_MAXD);
-    LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* q . k */
-    LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* dO . v */
+    LOCAL float partS[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* q . k */
+    LOCAL float partP[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* dO . v */
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
     int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
+    int ps = (XBT_ATT_BKB + 1) * slices; /* rows of partial dots padded by one entry, as in the forward kernel */
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     int row = h * tq + (active ? i : 0);
@@ -186,7 +190,7 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
         xbt_att_tile(vt, vh, j0, nk, d, dp, tid, threads);
         BARRIER();
         for (int jj = 0; jj < nk; jj++) {
-            int at = (r * XBT_ATT_BKB + jj) * slices + sl;
+            int at = r * ps + jj * slices + sl;
             partS[at] = xbt_att_dot(qr, kt + jj * dp + l0);
             partP[at] = xbt_att_dot(dor, vt + jj * dp + l0);
         }
@@ -195,7 +199,7 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
         for (int jj = 0; jj < nk; jj++) {
             int j = j0 + jj;
             if (causal && j > i) continue;
-            int at = (r * XBT_ATT_BKB + jj) * slices;
+            int at = r * ps + jj * slices;
             float sc = xbt_att_sum(partS + at, slices) * scale;
             if (hasMask) sc += maskRow[j];
             float p = xbt_att_prob(sc, li);
@@ -222,10 +226,11 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
     LOCAL_FLOATS_ALIGNED(gt, XBT_ATT_BKB * XBT_ATT_MAXD);
     LOCAL float lt[XBT_ATT_BKB];
     LOCAL float dt[XBT_ATT_BKB];
-    LOCAL float partS[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* k . q */
-    LOCAL float partP[XBT_ATT_BQ * XBT_ATT_BKB * XBT_ATT_MAXS]; /* v . dO */
+    LOCAL float partS[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* k . q */
+    LOCAL float partP[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* v . dO */
     int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
     int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
+    int ps = (XBT_ATT_BKB + 1) * slices; /* rows of partial dots padded by one entry, as in the forward kernel */
     int j = GROUP_X * LSIZE_Y + r;
     int active = j < tk;
     int row = h * tk + (active ? j : 0);
@@ -254,7 +259,7 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
         }
         BARRIER();
         for (int ii = 0; ii < nq; ii++) {
-            int at = (r * XBT_ATT_BKB + ii) * slices + sl;
+            int at = r * ps + ii * slices + sl;
             partS[at] = xbt_att_dot(kr, qt + ii * dp + l0);
             partP[at] = xbt_att_dot(vr, gt + ii * dp + l0);
         }
@@ -263,7 +268,7 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
         for (int ii = 0; ii < nq; ii++) {
             int i = i0 + ii;
             if ((causal && j > i) || lt[ii] == -XBT_INF) continue;
-            int at = (r * XBT_ATT_BKB + ii) * slices;
+            int at = r * ps + ii * slices;
             float sc = xbt_att_sum(partS + at, slices) * scale;
             if (hasMask) sc += maskHead[i * tk + j];
             float p = xbt_att_prob(sc, lt[ii]);

@@ -67,17 +67,27 @@ KERNEL void xbt_strided_copy(int n, int n1, int m1, int h1, int n2, int m2, int 
     }
 }
 
-/* out = f(x); out may alias x. */
+/* out = f(x); out may alias x. XBT_EPT elements per work-item. */
 KERNEL void xbt_unary(int op, int n, GLOBAL const float *x, int xOff, GLOBAL float *out, int outOff) {
+    int stride = NGROUPS_X * LSIZE_X;
     int i = GLOBAL_X;
-    if (i < n) out[outOff + i] = xbt_unary_op(op, x[xOff + i]);
+    for (int k = 0; k < XBT_EPT && i < n; k++) {
+        out[outOff + i] = xbt_unary_op(op, x[xOff + i]);
+        if (n - i <= stride) break;
+        i += stride;
+    }
 }
 
 /* gradIn = gradOut * f'(x). */
 KERNEL void xbt_unary_backward(int op, int n, GLOBAL const float *x, int xOff, GLOBAL const float *gradOut, int gOff,
                                GLOBAL float *gradIn, int giOff) {
+    int stride = NGROUPS_X * LSIZE_X;
     int i = GLOBAL_X;
-    if (i < n) gradIn[giOff + i] = gradOut[gOff + i] * xbt_unary_derivative(op, x[xOff + i]);
+    for (int k = 0; k < XBT_EPT && i < n; k++) {
+        gradIn[giOff + i] = gradOut[gOff + i] * xbt_unary_derivative(op, x[xOff + i]);
+        if (n - i <= stride) break;
+        i += stride;
+    }
 }
 
 /* out = x * scale + shift (one rounding); out may alias x. */

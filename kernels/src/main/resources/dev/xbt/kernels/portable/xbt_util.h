@@ -139,7 +139,7 @@ DEVICE float xbt_group_max(float v, LOCAL_PTR float *scratch) {
     return r;
 }
 
-/* Elements per work-item of the index-heavy element-wise kernels (binary, strided copy): work-item g
+/* Elements per work-item of the busiest element-wise kernels (binary, unary, strided copy): work-item g
  * takes g, g + stride, ... (stride = the launch's work-items), so its loads are independent. */
 #define XBT_EPT 4
 
