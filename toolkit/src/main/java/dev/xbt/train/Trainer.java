@@ -25,6 +25,10 @@ import java.util.Objects;
  * <p><b>Divergence.</b> A NaN anywhere in the step (the engine stops at the op that made it), an infinite loss or
  * a non-finite gradient norm stops the run before the update with a {@link TrainingStopped} that names the step;
  * the last checkpoint, written from finite weights, is left as it was.
+ *
+ * <p><b>Weight averaging.</b> With {@link #weightAverage(double)} the loop keeps a {@link WeightAverage} of the
+ * parameters, updated after every step and saved in the checkpoints, and when {@link #run()} returns the parameters
+ * hold the average, not the last step's weights (evaluations during the run see the last step's weights).
  */
 public final class Trainer {
     /** Computes one step's loss (a one-element tensor) while a tape records; {@code step} counts from 0. */
@@ -74,6 +78,7 @@ public final class Trainer {
     private ObjectNode config = MetricsLog.JSON.createObjectNode();
     private TrainProgress progress = TrainProgress.none();
     private boolean checkEveryOp;
+    private WeightAverage average;
 
     public Trainer(RunDirectory run, ParameterSet params, AdamW optimizer, WarmupCosine schedule, Step step) {
         this.run = Objects.requireNonNull(run, "run");
@@ -146,6 +151,16 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Averages the weights over the steps with this EMA decay (0: no averaging, the default), and leaves the average
+     * in the parameters at the end; see {@link WeightAverage}.
+     */
+    public Trainer weightAverage(double decay) {
+        if (!(decay >= 0 && decay < 1)) throw new IllegalArgumentException("weight-average decay must be in [0, 1), got " + decay);
+        this.average = decay > 0 ? new WeightAverage(params, decay) : null;
+        return this;
+    }
+
     public Trainer progress(TrainProgress progress) {
         this.progress = Objects.requireNonNull(progress, "progress");
         return this;
@@ -156,7 +171,7 @@ public final class Trainer {
         long at = 0;
         MetricsLog metrics;
         if (run.resuming() && run.hasCheckpoint()) {
-            TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(run.checkpoint(), params, optimizer);
+            TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(run.checkpoint(), params, optimizer, average);
             if (!sameJson(loaded.configJson(), config)) {
                 throw new IllegalArgumentException("the checkpoint in " + run.dir() + " was written with another config than "
                         + run.config() + "; start a new run");
@@ -205,6 +220,7 @@ public final class Trainer {
                 if (!Double.isFinite(norm)) throw stop(metrics, at + 1, "the gradient norm is " + norm);
                 optimizer.step(lr);
                 afterUpdate.run();
+                if (average != null) average.update();
                 at++;
                 stepSeconds += (System.nanoTime() - t0) / 1e9;
                 long done = at - start;
@@ -221,7 +237,7 @@ public final class Trainer {
                     evaluate(metrics, at);
                 }
                 if (at % checkpointEvery == 0 || at == totalSteps) {
-                    TrainingCheckpoint.save(run.checkpoint(), at, params, optimizer, state.save(), configJson);
+                    TrainingCheckpoint.save(run.checkpoint(), at, params, optimizer, average, state.save(), configJson);
                     metrics.write(MetricsLog.event("checkpoint").put("step", at));
                 }
             }
@@ -231,6 +247,7 @@ public final class Trainer {
                         .put("step_seconds", Math.round(stepSeconds * 1000) / 1000.0)
                         .put("samples_per_s", Math.round(rate * 10) / 10.0));
             }
+            if (average != null) average.copyToParameters();
             return new Result(at, at - start, loss, stepSeconds, rate);
         } finally {
             NanGuard.restore(guardWas);

@@ -163,8 +163,10 @@ public final class AdapterTuning {
                 boolean textMoves = textAdapted || !psi.parameters().get(0).frozen();
                 return consistency > 0 && textMoves ? XbtLoss.withConsistency(nce, txt, tgt, stage2).total() : nce;
             };
-            progress.log(String.format(Locale.ROOT, "%s: %s; %,d trainable parameters; %d steps of %d pairs", bct ? "bct" : "stage 2",
-                    ac.summary(), params.parameters().stream().mapToLong(Parameter::size).sum(), steps, batch));
+            double ema = bct ? 0 : c.getDouble("stage2.ema_decay");
+            progress.log(String.format(Locale.ROOT, "%s: %s; %,d trainable parameters; %d steps of %d pairs%s", bct ? "bct" : "stage 2",
+                    ac.summary(), params.parameters().stream().mapToLong(Parameter::size).sum(), steps, batch,
+                    ema > 0 ? "; weights averaged (EMA decay " + ema + ")" : ""));
             Trainer.Result r;
             try {
                 r = new Trainer(run, params, opt, schedule, step)
@@ -173,6 +175,7 @@ public final class AdapterTuning {
                         .checkpointEvery(c.getLong("train.checkpoint_every"))
                         .logEvery(c.getLong("train.log_every"))
                         .state(data)
+                        .weightAverage(ema)
                         .config(c.toTree().put("objective", objective.name().toLowerCase(Locale.ROOT)))
                         .progress(progress)
                         .run();

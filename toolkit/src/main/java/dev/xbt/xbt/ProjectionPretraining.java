@@ -29,7 +29,8 @@ import java.util.Set;
  * (cached on disk by {@link DatasetEncoder}, so the old model runs over the corpus once), and ψ trained with
  * {@link XbtLoss#stage1}: ψ(z_new + ε), ε Gaussian of variance {@code stage1.noise_var} and re-normalised, matches
  * z_old (cosine or MSE), plus an InfoNCE term between ψ(z_new) and the batch's z_old. The noise widens what ψ accepts around the text embeddings so that it also serves the new
- * model's image embeddings, which lie near, not on, its text embeddings.
+ * model's image embeddings, which lie near, not on, its text embeddings. With {@code stage1.ema_decay} the saved ψ
+ * is the moving average of its weights over the steps ({@link dev.xbt.train.WeightAverage}).
  */
 public final class ProjectionPretraining {
     public static final String PROJECTION_FILE = "projection.safetensors";
@@ -122,15 +123,18 @@ public final class ProjectionPretraining {
             }
             return XbtLoss.stage1(psi, Tensor.of(x, batch, dNew), Tensor.of(y, batch, dOld), loss, data).total();
         };
-        progress.log(String.format(Locale.ROOT, "stage 1: ψ %s (%,d parameters)%s, %d steps of %d texts",
+        double ema = c.getDouble("stage1.ema_decay");
+        progress.log(String.format(Locale.ROOT, "stage 1: ψ %s (%,d parameters)%s, %d steps of %d texts%s",
                 psi.config().describe(), psi.parameterCount(), init == XbtConfig.ProjectionInit.RAW ? ""
-                        : ", residual path starting at the " + init.name().toLowerCase(Locale.ROOT) + " map", steps, batch));
+                        : ", residual path starting at the " + init.name().toLowerCase(Locale.ROOT) + " map", steps, batch,
+                ema > 0 ? ", weights averaged (EMA decay " + ema + ")" : ""));
         Trainer.Result r = new Trainer(run, params, opt, schedule, step)
                 .samplesPerStep(batch)
                 .gradClip(c.getDouble("train.grad_clip"))
                 .checkpointEvery(c.getLong("train.checkpoint_every"))
                 .logEvery(c.getLong("train.log_every"))
                 .state(state)
+                .weightAverage(ema)
                 .config(c.toTree())
                 .progress(progress)
                 .run();

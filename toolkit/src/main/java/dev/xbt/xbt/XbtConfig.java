@@ -51,6 +51,8 @@ public final class XbtConfig {
                 .add("stage1.match_weight", 1.0, "weight of the match term")
                 .add("stage1.infonce_weight", 0.1, "weight of the InfoNCE term between ψ(z_new) and the batch's z_old")
                 .add("stage1.temperature", 0.05, "InfoNCE temperature")
+                .add("stage1.ema_decay", 0.0, "decay of an exponential moving average of ψ's weights over the steps, "
+                        + "which is what is saved (0: none, the last step's weights; e.g. 0.99 averages about the last 100 steps)")
                 .add("stage2.seed", 0L, "seed of the adapters' initial weights and the batch order")
                 .add("stage2.steps", 120L, "optimizer steps of adapter tuning")
                 .add("stage2.batch_size", 64, "image-caption pairs a step")
@@ -64,6 +66,8 @@ public final class XbtConfig {
                         + "instead of the current ψ(new text): a trained ψ or text tower then moves the text side only "
                         + "through the consistency term")
                 .add("stage2.train_projection", false, "also train ψ (at the adapters' learning rate)")
+                .add("stage2.ema_decay", 0.0, "decay of an exponential moving average of the adapters' (and a trained ψ's) "
+                        + "weights over the steps, which is what is saved (0: none; not used by BCT)")
                 .add("adapters.lora.rank", 4, "LoRA rank (0: no LoRA)")
                 .add("adapters.lora.alpha", 8.0, "LoRA alpha (scale alpha/rank)")
                 .add("adapters.lora.dropout", 0.0, "LoRA dropout")
@@ -160,6 +164,10 @@ public final class XbtConfig {
             c.doubleIn(s + ".lr", 0, true, 10);
             c.longAtLeast(s + ".warmup_steps", 0);
             c.doubleIn(s + ".temperature", 0, true, 100);
+            double ema = c.getDouble(s + ".ema_decay");
+            if (!(ema >= 0 && ema < 1)) {
+                throw new IllegalArgumentException("config field '" + s + ".ema_decay' must be in [0, 1), got " + ema);
+            }
         }
         c.doubleIn("stage1.noise_var", 0, false, 10);
         extraText(c);

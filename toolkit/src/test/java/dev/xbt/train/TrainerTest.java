@@ -105,6 +105,44 @@ class TrainerTest {
     }
 
     @Test
+    void averagedRunEndsWithTheAverageOfItsStepsAndResumesToTheSameBits() throws Exception {
+        double decay = 0.8;
+        Regression a = new Regression();
+        List<float[]> snapshots = new ArrayList<>();
+        RunDirectory runA = fresh("ema-a");
+        a.trainer(runA, 10).weightAverage(decay).afterUpdate(() -> snapshots.add(a.weights())).run();
+        assertEquals(10, snapshots.size());
+        double[] expected = WeightAverageTest.closedForm(snapshots, decay);
+        float[] got = a.weights();
+        for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-6, "element " + i);
+        assertFalse(java.util.Arrays.equals(snapshots.getLast(), got), "the average differs from the last weights");
+        try (SafetensorsFile f = SafetensorsFile.open(runA.checkpoint())) {
+            assertEquals("10", f.metadata().get(TrainingCheckpoint.AVERAGE_UPDATES_KEY));
+            assertArrayEquals(snapshots.getLast(), concat(f, a.params.parameters()), "the checkpoint keeps the last weights");
+            assertArrayEquals(got, f.read("average"), "and the average beside them");
+        }
+
+        // Crash in step 8 after the checkpoint of step 6, resume: same average, bit for bit.
+        Regression b = new Regression();
+        b.poisonStep = 8;
+        b.poison = Float.NaN;
+        assertThrows(TrainingStopped.class, () -> b.trainer(fresh("ema-b"), 10).weightAverage(decay).run());
+        Regression b2 = new Regression();
+        b2.trainer(RunDirectory.open(dir.resolve("ema-b"), true, false, Set.of()), 10).weightAverage(decay).run();
+        assertArrayEquals(got, b2.weights());
+
+        // A run without averaging cannot resume into one with it.
+        Regression c = new Regression();
+        c.poisonStep = 5;
+        c.poison = Float.NaN;
+        assertThrows(TrainingStopped.class, () -> c.trainer(fresh("plain"), 10).run());
+        Regression c2 = new Regression();
+        var e = assertThrows(IllegalArgumentException.class, () -> c2.trainer(RunDirectory.open(dir.resolve("plain"), true, false,
+                Set.of()), 10).weightAverage(decay).run());
+        assertTrue(e.getMessage().contains("no weight average"), e.getMessage());
+    }
+
+    @Test
     void nanLossStopsAndKeepsTheLastGoodCheckpoint() throws Exception {
         Regression r = new Regression();
         r.poisonStep = 5;
