@@ -20,11 +20,6 @@ public final class NanGuard {
         return !"false".equalsIgnoreCase(value.strip());
     }
 
-    /** Whether results are checked on backends that compute as they are called (the default: yes). */
-    public static boolean enabled() {
-        return setting == null || setting;
-    }
-
     /** Checks every result on every backend ({@code true}), or none ({@code false}). */
     public static void setEnabled(boolean on) {
         setting = on;

@@ -26,8 +26,10 @@ public abstract class PortableBackend implements Backend {
     static final int COLUMN_CHUNK = 64;
     /** Column sums over fewer outputs than this are chunked over the rows, so that a GPU has enough work-items. */
     static final int FEW_OUTPUTS = 16384;
-    /** Kernel axes of the strided kernels: four, padded with size-1 axes in front. */
-    /** Axes an element-wise kernel indexes itself (the host loops over the rest); the strided copy takes more. */
+    /**
+     * Axes the strided kernels index themselves, padded with size-1 axes in front (the host loops over the rest):
+     * four for the binary kernel, six for the strided copy.
+     */
     private static final int KERNEL_AXES = 4, COPY_KERNEL_AXES = 6;
 
     private int rowWgCap = PortableKernels.ROW_WG_MAX;
@@ -106,6 +108,17 @@ public abstract class PortableBackend implements Backend {
         int n = count(dst);
         launch("xbt_fill").i(n).buf(dst).f(value).linear(n);
     }
+
+    /** No zero-fill (the caller's kernel writes every element); NaN-filled under {@link #POISON_UNINITIALIZED}. */
+    @Override
+    public final Buffer allocateUninitialized(long n) {
+        Buffer b = allocateUnfilled(n);
+        if (POISON_UNINITIALIZED && n > 0) fill(b, Float.NaN);
+        return b;
+    }
+
+    /** A buffer of n elements as the device hands it out, contents unspecified. */
+    protected abstract Buffer allocateUnfilled(long n);
 
     /** Launches are queued on the device (an OpenCL queue, a CUDA stream); only read-backs wait. */
     @Override

@@ -226,14 +226,8 @@ public final class CudaBackend extends PortableBackend {
         return b;
     }
 
-    /** No zero-fill: the caller's kernel writes every element (NaN-filled under POISON_UNINITIALIZED). */
     @Override
-    public Buffer allocateUninitialized(long n) {
-        if (POISON_UNINITIALIZED) {
-            Buffer b = newBuffer(n);
-            if (n > 0) fill(b, Float.NaN);
-            return b;
-        }
+    protected Buffer allocateUnfilled(long n) {
         return newBuffer(n);
     }
 
@@ -336,17 +330,15 @@ public final class CudaBackend extends PortableBackend {
 
     private void gemmOnce(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long strideA,
                           long b, long strideB, float beta, long c, long strideC) {
-        if (profile != null) {
+        if (profile != null) { // the name is only formatted while profiling
             begin(String.format(Locale.ROOT, "gemm %s %s %s%d×%d×%d %s%s", gemmPath.name().toLowerCase(Locale.ROOT),
                     precision.name().toLowerCase(Locale.ROOT), batch > 1 ? batch + "×" : "", m, n, k, transA ? "T" : "N", transB ? "T" : "N"));
-            try {
-                gemmPath(batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
-            } finally {
-                end();
-            }
-            return;
         }
-        gemmPath(batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+        try {
+            gemmPath(batch, transA, transB, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+        } finally {
+            end();
+        }
     }
 
     private void gemmPath(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long strideA,

@@ -218,19 +218,15 @@ public final class OpenClBackend extends PortableBackend {
 
     @Override
     public synchronized Buffer allocate(long n) {
-        int len = checkedLength(n);
-        ClBuffer b = wrap(createMem(len, Sizeof.cl_float, null), len);
+        Buffer b = allocateUnfilled(n);
         fill(b, 0f);
         return b;
     }
 
-    /** No zero-fill: the caller's kernel writes every element (NaN-filled under POISON_UNINITIALIZED). */
     @Override
-    public synchronized Buffer allocateUninitialized(long n) {
+    protected synchronized Buffer allocateUnfilled(long n) {
         int len = checkedLength(n);
-        ClBuffer b = wrap(createMem(len, Sizeof.cl_float, null), len);
-        if (POISON_UNINITIALIZED && len > 0) fill(b, Float.NaN);
-        return b;
+        return wrap(createMem(len, Sizeof.cl_float, null), len);
     }
 
     @Override

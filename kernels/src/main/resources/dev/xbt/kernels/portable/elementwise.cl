@@ -19,10 +19,8 @@ KERNEL void xbt_binary(int op, int n, int n1, int m1, int h1, int n2, int m2, in
                        GLOBAL const float *a, int aOff, int as0, int as1, int as2, int as3,
                        GLOBAL const float *b, int bOff, int bs0, int bs1, int bs2, int bs3,
                        GLOBAL float *out, int outOff) {
-    int stride = NGROUPS_X * LSIZE_X;
     int nd[9] = {n1, m1, h1, n2, m2, h2, n3, m3, h3};
-    int i = GLOBAL_X;
-    for (int k = 0; k < XBT_EPT && i < n; k++) {
+    for (int k = 0, i = GLOBAL_X; k < XBT_EPT && i < n; k++, i = xbt_next_element(i, n)) {
         float x, y;
         if (n3 == n) { /* one axis (same shapes, a residual or a gradient sum): no index arithmetic */
             x = a[aOff + i * as3];
@@ -34,8 +32,6 @@ KERNEL void xbt_binary(int op, int n, int n1, int m1, int h1, int n2, int m2, in
             y = b[bOff + idx[0] * bs0 + idx[1] * bs1 + idx[2] * bs2 + idx[3] * bs3];
         }
         out[outOff + i] = xbt_binary_op(op, x, y);
-        if (n - i <= stride) break;
-        i += stride;
     }
 }
 
@@ -49,10 +45,8 @@ KERNEL void xbt_strided_copy(int n, int n1, int m1, int h1, int n2, int m2, int 
                              GLOBAL const float *src, int srcOff, int ss0, int ss1, int ss2, int ss3, int ss4, int ss5, int ssl,
                              GLOBAL float *dst, int dstOff, int ds0, int ds1, int ds2, int ds3, int ds4, int ds5, int dsl,
                              int accumulate) {
-    int stride = NGROUPS_X * LSIZE_X;
     int nd[15] = {n1, m1, h1, n2, m2, h2, n3, m3, h3, n4, m4, h4, n5, m5, h5};
-    int i = GLOBAL_X;
-    for (int k = 0; k < XBT_EPT && i < n; k++) {
+    for (int k = 0, i = GLOBAL_X; k < XBT_EPT && i < n; k++, i = xbt_next_element(i, n)) {
         int idx[6];
         xbt_split(i, 6, nd, idx);
         int s = srcOff + idx[0] * ss0 + idx[1] * ss1 + idx[2] * ss2 + idx[3] * ss3 + idx[4] * ss4 + idx[5] * ss5;
@@ -62,31 +56,21 @@ KERNEL void xbt_strided_copy(int n, int n1, int m1, int h1, int n2, int m2, int 
             int di = d + l * dsl;
             dst[di] = accumulate ? dst[di] + v : v;
         }
-        if (n - i <= stride) break;
-        i += stride;
     }
 }
 
 /* out = f(x); out may alias x. XBT_EPT elements per work-item. */
 KERNEL void xbt_unary(int op, int n, GLOBAL const float *x, int xOff, GLOBAL float *out, int outOff) {
-    int stride = NGROUPS_X * LSIZE_X;
-    int i = GLOBAL_X;
-    for (int k = 0; k < XBT_EPT && i < n; k++) {
+    for (int k = 0, i = GLOBAL_X; k < XBT_EPT && i < n; k++, i = xbt_next_element(i, n)) {
         out[outOff + i] = xbt_unary_op(op, x[xOff + i]);
-        if (n - i <= stride) break;
-        i += stride;
     }
 }
 
 /* gradIn = gradOut * f'(x). */
 KERNEL void xbt_unary_backward(int op, int n, GLOBAL const float *x, int xOff, GLOBAL const float *gradOut, int gOff,
                                GLOBAL float *gradIn, int giOff) {
-    int stride = NGROUPS_X * LSIZE_X;
-    int i = GLOBAL_X;
-    for (int k = 0; k < XBT_EPT && i < n; k++) {
+    for (int k = 0, i = GLOBAL_X; k < XBT_EPT && i < n; k++, i = xbt_next_element(i, n)) {
         gradIn[giOff + i] = gradOut[gOff + i] * xbt_unary_derivative(op, x[xOff + i]);
-        if (n - i <= stride) break;
-        i += stride;
     }
 }
 

@@ -143,6 +143,13 @@ DEVICE float xbt_group_max(float v, LOCAL_PTR float *scratch) {
  * takes g, g + stride, ... (stride = the launch's work-items), so its loads are independent. */
 #define XBT_EPT 4
 
+/* A work-item's element after i in those kernels: i + stride, or n once that would pass n (so that i + stride,
+ * which can exceed the int range near n = 2^31, is never formed). */
+DEVICE int xbt_next_element(int i, int n) {
+    int stride = NGROUPS_X * LSIZE_X;
+    return n - i <= stride ? n : i + stride;
+}
+
 /* i / n for 0 <= i < 2^31 through n's magic number and shift (computed on the host,
  * PortableLaunch.divisor): a multiply-high, an add and a shift instead of a division. */
 DEVICE int xbt_div(int i, int magic, int shift) {

@@ -118,6 +118,11 @@ final class RecordingBackend extends PortableBackend {
     }
 
     @Override
+    protected Buffer allocateUnfilled(long n) {
+        return allocate(n);
+    }
+
+    @Override
     public Buffer upload(float[] src, int off, int n) {
         return allocate(n);
     }
