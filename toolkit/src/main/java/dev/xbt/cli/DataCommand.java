@@ -95,12 +95,19 @@ final class DataCommand implements Runnable {
         @Option(names = "--no-verify", description = "Do not decode imported images to check them (faster; the cache skips bad ones later).")
         boolean noVerify;
 
+        @Option(names = "--split", paramLabel = "SPLIT", description = "Put every item into this split (train, val or test) "
+                + "instead of the one its source or id gives it: a held-out set, e.g. --split test.")
+        String split;
+
         @Override
         public void run() {
             DataSources.Spec spec = DataSources.Spec.parse(source);
             DataSource src = DataSources.get(spec.name());
             if (count != null && count < 1) throw new IllegalArgumentException("--count must be at least 1, got " + count);
             if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+            if (split != null && !Splits.isKnown(split)) {
+                throw new IllegalArgumentException("--split must be train, val or test, got \"" + split + "\"");
+            }
             Progress progress = progress();
             PrepareOptions opts = PrepareOptions.defaults().withArgument(spec.argument()).withImages(images)
                     .withCount(count == null ? -1 : count).withSeed(seed).withVerify(!noVerify).withLink(link)
@@ -118,7 +125,7 @@ final class DataCommand implements Runnable {
             ImportReport r;
             try {
                 ManifestWriter w = ManifestWriter.create(outAbs, src.name(), force)
-                        .verify(opts.verify()).link(opts.link()).threads(opts.threads());
+                        .verify(opts.verify()).link(opts.link()).threads(opts.threads()).split(split);
                 try {
                     src.prepare(w, opts);
                 } catch (IOException | RuntimeException | Error e) {

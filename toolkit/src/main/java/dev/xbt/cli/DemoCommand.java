@@ -10,6 +10,8 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /** {@code xbt demo}: the whole method on the embedded default data. */
@@ -19,10 +21,18 @@ import java.util.Locale;
                 + "(raw, linear, Procrustes, Procrustes+SLERP, BCT with the old model in the loop, XBT+SLERP), then the "
                 + "compatibility report: a table on stdout and OUT/report.json.",
                 "",
-                "The data set is made first when absent (xbt data prepare shapes --count 6000 --seed 0). Settings come "
+                "The data sets are made first when absent: the training corpus (xbt data prepare shapes --count 6000 --seed 0) "
+                        + "and the held-out set of the report (xbt data prepare shapes --count 3000 --seed 1 --split test; "
+                        + "ranked in 5 galleries of 600 pictures, eval.folds). Settings come "
                         + "from configs/xbt/shapes.yaml unless --config names another file; relative paths in it are taken from the xbt installation folder.",
                 ""})
 final class DemoCommand implements Runnable {
+    /**
+     * The held-out set the report is on (eval.data of configs/xbt/shapes.yaml): pictures of another seed than the
+     * training corpus's, which neither model nor the method has seen, every one in split test.
+     */
+    static final String[] HELD_OUT = {"--count", "3000", "--seed", "1", "--split", "test"};
+
     @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
             description = "Output folder: stage1/, xbt/, bct/ and report.json (default: ${DEFAULT-VALUE}); an earlier demo's "
                     + "outputs there are replaced.")
@@ -40,7 +50,8 @@ final class DemoCommand implements Runnable {
         Path embedded = home.resolve("configs/xbt/shapes.yaml");
         if (config.file == null && Files.isRegularFile(embedded)) c = c.withYaml(embedded);
         c = config.apply(c);
-        for (String f : new String[] {"old", "new", "data.dir"}) {
+        for (String f : new String[] {"old", "new", "data.dir", "eval.data"}) {
+            if (c.getString(f).isBlank()) continue;
             Path p = Path.of(c.getString(f));
             if (!p.isAbsolute() && !Files.exists(p)) c = c.with(f, home.resolve(p).toString());
         }
@@ -51,6 +62,15 @@ final class DemoCommand implements Runnable {
             System.err.println("demo: preparing the shapes data set in " + data);
             int rc = Main.run("data", "prepare", "shapes", "--count", "6000", "--seed", "0", "--out", data.toString());
             if (rc != 0) throw new IllegalStateException("preparing the shapes data set in " + data + " failed");
+        }
+        Path heldOut = Path.of(XbtConfig.evalData(c));
+        if (!Files.isRegularFile(heldOut.resolve("manifest.jsonl"))) {
+            System.err.println("demo: preparing the held-out shapes set in " + heldOut + " (" + String.join(" ", HELD_OUT) + ")");
+            List<String> args = new ArrayList<>(List.of("data", "prepare", "shapes"));
+            args.addAll(List.of(HELD_OUT));
+            args.addAll(List.of("--out", heldOut.toString()));
+            int rc = Main.run(args.toArray(String[]::new));
+            if (rc != 0) throw new IllegalStateException("preparing the held-out shapes set in " + heldOut + " failed");
         }
         CompatibilityReport report = Pipeline.run(c, out, XbtSettings.progress(c), DataCommand.progress(), System.err::println);
         System.out.print(report.table());

@@ -80,6 +80,7 @@ public final class ManifestWriter implements Closeable {
     private final Map<String, String> notes = new TreeMap<>();
     private boolean verify = true;
     private boolean link;
+    private String split;
     private int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 16));
     private ImageLoader loader = new ImageLoader();
     private int images;
@@ -166,6 +167,18 @@ public final class ManifestWriter implements Closeable {
         return this;
     }
 
+    /**
+     * Puts every item into {@code split} (train, val or test), whatever split its source or its id gives it: a data
+     * set made to be held out, e.g. a test set that no model or method has seen. Null (the default) keeps each
+     * item's own split. Recorded in the report's notes.
+     */
+    public synchronized ManifestWriter split(String split) {
+        this.split = split == null ? null : Splits.check(split);
+        if (split == null) notes.remove("split");
+        else notes.put("split", split + " (every item)");
+        return this;
+    }
+
     /** Threads of {@link #addFiles} (default: the cores, at most 16). */
     public synchronized ManifestWriter threads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
@@ -201,6 +214,9 @@ public final class ManifestWriter implements Closeable {
      */
     public synchronized boolean add(ManifestEntry entry) {
         checkOpen();
+        if (split != null && !split.equals(entry.split())) {
+            entry = new ManifestEntry(entry.id(), entry.image(), entry.captions(), split, entry.meta());
+        }
         if (!ids.add(entry.id())) {
             skip(entry.id(), "duplicate id");
             return false;

@@ -26,13 +26,19 @@ public final class Compatibility {
      * ({@link EmbeddingMap#apply}) as queries against the old set as gallery.
      */
     public static CompatibilityReport evaluate(String dataset, EncodedSet oldSet, EncodedSet newSet, List<Method> methods) {
+        return evaluate(dataset, oldSet, newSet, methods, 1);
+    }
+
+    /** The same with every row's queries ranked within {@code folds} galleries ({@link Retrieval#evaluate(EncodedSet, EncodedSet, int)}). */
+    public static CompatibilityReport evaluate(String dataset, EncodedSet oldSet, EncodedSet newSet, List<Method> methods,
+                                               int folds) {
         oldSet.checkSameItems(newSet, "compatibility");
         List<CompatibilityReport.Method> rows = new ArrayList<>();
         for (Method m : methods) {
             EmbeddingMap map = m.map();
-            Ranks r = Retrieval.evaluate(map.apply(m.newSet(), oldSet), oldSet);
+            Ranks r = Retrieval.evaluate(map.apply(m.newSet(), oldSet), oldSet, folds);
             rows.add(new CompatibilityReport.Method(map.name(), map.needsOld() ? "new+old" : "new", r));
         }
-        return new CompatibilityReport(dataset, Retrieval.evaluate(oldSet), Retrieval.evaluate(newSet), rows);
+        return new CompatibilityReport(dataset, Retrieval.evaluate(oldSet, oldSet, folds), Retrieval.evaluate(newSet, newSet, folds), rows);
     }
 }

@@ -46,6 +46,34 @@ public record EncodedSet(float[] images, float[] captions, int[] captionImage, i
         return new EncodedSet(newImages, newCaptions, captionImage, newDim);
     }
 
+    /** The rows of the captions of images {@code [from, to)}, in order. */
+    public int[] captionRows(int from, int to) {
+        checkRange(from, to);
+        int count = 0;
+        for (int o : captionImage) if (o >= from && o < to) count++;
+        int[] rows = new int[count];
+        for (int c = 0, i = 0; c < captionImage.length; c++) if (captionImage[c] >= from && captionImage[c] < to) rows[i++] = c;
+        return rows;
+    }
+
+    /** Images {@code [from, to)} and their captions (in order, {@link #captionRows}), as a set of its own. */
+    public EncodedSet images(int from, int to) {
+        int[] rows = captionRows(from, to);
+        float[] caps = new float[rows.length * dim];
+        int[] owners = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(captions, rows[i] * dim, caps, i * dim, dim);
+            owners[i] = captionImage[rows[i]] - from;
+        }
+        return new EncodedSet(Arrays.copyOfRange(images, from * dim, to * dim), caps, owners, dim);
+    }
+
+    private void checkRange(int from, int to) {
+        if (from < 0 || to < from || to > imageCount()) {
+            throw new IllegalArgumentException("encoded set: images [" + from + ", " + to + ") outside [0, " + imageCount() + ")");
+        }
+    }
+
     /** Throws unless {@code other} holds the same number of images and the same caption→image assignment. */
     public void checkSameItems(EncodedSet other, String what) {
         if (imageCount() != other.imageCount() || !Arrays.equals(captionImage, other.captionImage)) {

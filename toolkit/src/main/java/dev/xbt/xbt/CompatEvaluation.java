@@ -20,7 +20,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * The {@link CompatibilityReport} of the XBT pipeline on {@code eval.split}: the old and the new model on their own
+ * The {@link CompatibilityReport} of the XBT pipeline on {@code eval.split} of {@code eval.data} (default
+ * {@code data.dir}), ranked within {@code eval.folds} galleries: the old and the new model on their own
  * galleries, then each method's new-model queries against the old model's gallery embeddings (which stay as they are).
  *
  * <p>Methods: {@code raw} ({@link RawMap}), {@code linear} (ridge) and {@code procrustes} ({@link LinearMap}, fitted on
@@ -38,7 +39,7 @@ public final class CompatEvaluation {
 
     private final TrainConfig c;
     private final DatasetEncoder old, neu;
-    private final Manifest manifest;
+    private final Manifest manifest, evalManifest;
     private final Consumer<String> log;
     private final Map<String, EncodedSet> oldSets = new HashMap<>(), newSets = new HashMap<>();
 
@@ -47,6 +48,8 @@ public final class CompatEvaluation {
         this.old = old.progress(dataProgress);
         this.neu = neu.progress(dataProgress);
         this.manifest = Manifest.read(Path.of(c.getString("data.dir")));
+        String evalDir = XbtConfig.evalData(c);
+        this.evalManifest = evalDir.equals(c.getString("data.dir")) ? manifest : Manifest.read(Path.of(evalDir));
         this.log = log;
     }
 
@@ -59,7 +62,12 @@ public final class CompatEvaluation {
             if (!METHODS.contains(m)) throw new IllegalArgumentException("unknown method '" + m + "'; known: " + String.join(", ", METHODS));
         }
         String test = c.getString("eval.split"), val = c.getString("data.val_split");
-        EncodedSet oldTest = encode(old, oldSets, test), newTest = encode(neu, newSets, test);
+        int folds = c.getInt("eval.folds");
+        EncodedSet oldTest = encode(old, oldSets, evalManifest, test), newTest = encode(neu, newSets, evalManifest, test);
+        if (folds > oldTest.imageCount()) {
+            throw new IllegalArgumentException("config field 'eval.folds' is " + folds + ", more than the " + oldTest.imageCount()
+                    + " images of split " + test + " of " + evalManifest.dir());
+        }
         LinearMap procrustes = null, linear = null;
         if (methods.stream().anyMatch(m -> m.startsWith("procrustes") || m.equals("linear"))) {
             List<String> texts = ProjectionPretraining.corpus(c);
@@ -80,36 +88,39 @@ public final class CompatEvaluation {
                 case "linear" -> new Compatibility.Method(linear, newTest);
                 case "procrustes" -> new Compatibility.Method(procrustes, newTest);
                 case "procrustes+slerp" ->
-                        new Compatibility.Method(slerp(procrustes, encode(neu, newSets, val), val, alphas), newTest);
+                        new Compatibility.Method(slerp(procrustes, encode(neu, newSets, manifest, val), val, alphas), newTest);
                 case "xbt", "bct" -> {
                     Run r = trained.computeIfAbsent(m, k -> load(runs, k));
-                    yield new Compatibility.Method(new ProjectionMap(m, r.psi()), adapted(r, runs.get(m), test));
+                    yield new Compatibility.Method(new ProjectionMap(m, r.psi()), adapted(r, runs.get(m), evalManifest, test));
                 }
                 case "xbt+slerp" -> {
                     Run r = trained.computeIfAbsent("xbt", k -> load(runs, k));
-                    SlerpMap s = slerp(new ProjectionMap(r.psi()), adapted(r, runs.get("xbt"), val), val, alphas);
-                    yield new Compatibility.Method(s, adapted(r, runs.get("xbt"), test));
+                    SlerpMap s = slerp(new ProjectionMap(r.psi()), adapted(r, runs.get("xbt"), manifest, val), val, alphas);
+                    yield new Compatibility.Method(s, adapted(r, runs.get("xbt"), evalManifest, test));
                 }
                 default -> throw new IllegalStateException(m);
             });
         }
-        CompatibilityReport report = Compatibility.evaluate(manifest.dir().getFileName() + " (" + test + ")", oldTest, newTest, list);
+        String name = evalManifest.dir().getFileName() + " (" + test + (folds > 1 ? ", " + folds + " folds" : "") + ")";
+        CompatibilityReport report = Compatibility.evaluate(name, oldTest, newTest, list, folds);
+        report.put("eval", Map.of("data", evalManifest.dir().toString(), "split", test, "folds", folds));
         if (!alphas.isEmpty()) report.put("slerp_alpha", alphas);
         return report;
     }
 
     /** {@code inner} blended with the old model's query embedding, α chosen by rsum on the validation split. */
     private SlerpMap slerp(EmbeddingMap inner, EncodedSet valNew, String val, Map<String, Double> chosen) {
-        SlerpMap s = SlerpMap.fit(inner, valNew, encode(old, oldSets, val), XbtConfig.slerpAlphas(c));
+        SlerpMap s = SlerpMap.fit(inner, valNew, encode(old, oldSets, manifest, val), XbtConfig.slerpAlphas(c));
         chosen.put(s.name(), s.alpha());
         log.accept(String.format(Locale.ROOT, "%s: alpha %.2f (chosen on split %s)", s.name(), s.alpha(), val));
         return s;
     }
 
-    private EncodedSet encode(DatasetEncoder model, Map<String, EncodedSet> sets, String split) {
-        return sets.computeIfAbsent(split, s -> {
-            log.accept("embedding split " + s + " with " + model.contract().describe());
-            return model.encode(manifest, s).set();
+    /** {@code split} of {@code m} embedded by {@code model}, once. */
+    private EncodedSet encode(DatasetEncoder model, Map<String, EncodedSet> sets, Manifest m, String split) {
+        return sets.computeIfAbsent(m.dir() + "\0" + split, k -> {
+            log.accept("embedding split " + split + (m == manifest ? "" : " of " + m.dir()) + " with " + model.contract().describe());
+            return model.encode(m, split).set();
         });
     }
 
@@ -126,12 +137,12 @@ public final class CompatEvaluation {
      * The new model with the run's adapters on {@code split} (not cached on disk: each run has its own weights). The
      * adapters are refused, naming both contracts, when made for another model.
      */
-    private EncodedSet adapted(Run r, Path dir, String split) {
-        return r.splits().computeIfAbsent(split, s -> {
+    private EncodedSet adapted(Run r, Path dir, Manifest m, String split) {
+        return r.splits().computeIfAbsent(m.dir() + "\0" + split, k -> {
             DatasetEncoder model = neu.reload().cache(false);
             Adapters.load(model.model(), dir.resolve(AdapterTuning.ADAPTER_DIR));
-            log.accept("embedding split " + s + " with the adapters of " + dir);
-            return model.encode(manifest, s).set();
+            log.accept("embedding split " + split + (m == manifest ? "" : " of " + m.dir()) + " with the adapters of " + dir);
+            return model.encode(m, split).set();
         });
     }
 }

@@ -28,6 +28,10 @@ public final class XbtConfig {
                 .add("data.split", Splits.TRAIN, "split trained on (stage 1 uses its captions, stage 2 its pairs)")
                 .add("data.val_split", Splits.VAL, "split used to choose the SLERP weight")
                 .add("eval.split", Splits.TEST, "split of the compatibility report")
+                .add("eval.data", "", "data set of the compatibility report, e.g. a held-out set made with "
+                        + "'xbt data prepare ... --split test' (empty: data.dir)")
+                .add("eval.folds", 1, "galleries the report's images are cut into, each query ranked within its own "
+                        + "(COCO's 5-fold 1K test: a large held-out set at the difficulty of a small gallery); 1: one gallery")
                 .add("projection.depth", 2, "linear layers on ψ's MLP path (1: a single linear map)")
                 .add("projection.hidden", 0, "ψ's hidden width (0: 4 x the old model's dimension)")
                 .add("projection.activation", "gelu", "activation after each hidden layer: gelu, relu or tanh")
@@ -150,6 +154,7 @@ public final class XbtConfig {
                         + c.getString(f) + "'");
             }
         }
+        c.intAtLeast("eval.folds", 1);
         c.intAtLeast("projection.depth", 1);
         c.intAtLeast("projection.hidden", 0);
         projection(c, 1, 1);
@@ -188,6 +193,12 @@ public final class XbtConfig {
         c.doubleIn("baselines.ridge", 0, false, 1e9);
         slerpAlphas(c);
         adapters(c);
+    }
+
+    /** The data set of the compatibility report: {@code eval.data}, or {@code data.dir} when that is empty. */
+    public static String evalData(TrainConfig c) {
+        String v = c.getString("eval.data");
+        return v.isBlank() ? c.getString("data.dir") : v;
     }
 
     /** The text sources of {@code stage1.extra_text}, in order (none when it is empty); errors name the field. */

@@ -94,6 +94,37 @@ class XbtCommandsTest {
     }
 
     @Test
+    void theReportOnAHeldOutSetInFolds() throws Exception {
+        Path heldOut = dir.resolve("held-out");
+        CommandLineTest.Run p = CommandLineTest.run("data", "prepare", "shapes", "--count", "40", "--seed", "1", "--split", "test",
+                "--out", heldOut.toString());
+        assertEquals(0, p.code(), p.err());
+        Path out = dir.resolve("report-held-out");
+        CommandLineTest.Run ev = xbt("eval-compat", "--methods", "raw,procrustes", "--out", out.toString(),
+                "--set", "eval.data=" + heldOut, "--set", "eval.folds=4");
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().startsWith("held-out (test, 4 folds): 40 images, "
+                + dev.xbt.data.TextCorpus.of(dev.xbt.data.Manifest.read(heldOut), "test").texts().size() + " captions"), ev.out());
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals(40, report.at("/dataset/images").asInt());
+        assertEquals(4, report.at("/eval/folds").asInt());
+        assertEquals(heldOut.toAbsolutePath().normalize().toString(),
+                Path.of(report.at("/eval/data").asText()).toAbsolutePath().normalize().toString());
+        // Ranked within 10 pictures instead of 40, the old model's own R@10 can only rise.
+        CommandLineTest.Run one = xbt("eval-compat", "--methods", "raw", "--out", dir.resolve("report-one").toString(),
+                "--set", "eval.data=" + heldOut);
+        assertEquals(0, one.code(), one.err());
+        JsonNode whole = new ObjectMapper().readTree(dir.resolve("report-one").resolve("report.json").toFile());
+        assertEquals(100.0, report.at("/rows/0/t2i/R@10").asDouble(), 1e-9, "10 pictures a fold: every caption's picture is in its top 10");
+        assertTrue(whole.at("/rows/0/t2i/R@10").asDouble() < 100.0, "the whole 40-picture gallery is harder");
+
+        CommandLineTest.Run tooMany = xbt("eval-compat", "--methods", "raw", "--out", dir.resolve("report-bad").toString(),
+                "--set", "eval.data=" + heldOut, "--set", "eval.folds=41");
+        assertEquals(2, tooMany.code());
+        assertTrue(tooMany.err().contains("'eval.folds' is 41, more than the 40 images"), tooMany.err());
+    }
+
+    @Test
     void aProcrustesStartAndStage2OverEveryCaptionWithAFixedTextSide() {
         // projection.init=procrustes with a learning rate too small to move it: the saved ψ's residual path is the
         // Procrustes map of 24-d onto 16-d, whose [16, 24] weight has orthonormal rows (the raw start has them too,

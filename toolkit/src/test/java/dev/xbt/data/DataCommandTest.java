@@ -76,6 +76,26 @@ class DataCommandTest {
     }
 
     @Test
+    void splitPutsEveryItemIntoOneSplitAndRefusesAnUnknownOne() throws IOException {
+        Path out = dir.resolve("held-out");
+        Cli.Run r = Cli.run("data", "prepare", "shapes", "--count", "40", "--seed", "1", "--split", "test", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(train 0, val 0, test 40)"), r.out());
+        Manifest m = Manifest.read(out);
+        long hashedElsewhere = m.entries().stream().filter(e -> !Splits.assign(e.id()).equals(Splits.TEST)).count();
+        assertTrue(hashedElsewhere > 20, "most of 40 ids hash to train, so the test is not vacuous: " + hashedElsewhere);
+        for (ManifestEntry e : m.entries()) assertEquals(Splits.TEST, e.split(), e.id());
+        assertEquals(new ShapesGenerator(1).sample(3).captions(), m.entry(3).captions());
+        assertTrue(Files.readString(out.resolve(ManifestWriter.REPORT_FILE)).contains("test (every item)"));
+
+        Path bad = dir.resolve("bad");
+        Cli.Run no = Cli.run("data", "prepare", "shapes", "--count", "5", "--split", "holdout", "--out", bad.toString());
+        assertEquals(2, no.code());
+        assertTrue(no.err().startsWith("xbt: --split must be train, val or test, got \"holdout\""), no.err());
+        assertFalse(Files.exists(bad.resolve(Manifest.FILE_NAME)));
+    }
+
+    @Test
     void unknownSourcesAreClearErrors() {
         Cli.Run r = Cli.run("data", "prepare", "nosuch", "--out", dir.resolve("x").toString());
         assertEquals(2, r.code());

@@ -101,6 +101,61 @@ class RetrievalTest {
     }
 
     @Test
+    void foldsRankEachQueryWithinItsOwnGallery() {
+        // Two folds of the three images: [image 0] with c0, c1, and [images 1, 2] with c2, c3, c4.
+        Ranks r = Retrieval.evaluate(set(), set(), 2);
+        // Fold 0 has one image and only its own captions: every query ranks 0.
+        // Fold 1, image 1 (e1): own c2 scores .6, c4 (.8) is ahead, c3 (0) is not -> 1; image 2 (e2): own c3 1 -> 0.
+        // c2: own e1 .6 against e2 0 -> 0; c3: own e2 1 -> 0; c4: own e2 scores 0, e1 .8 is ahead -> 1.
+        assertArrayEquals(new int[] {0, 1, 0}, r.imageToText());
+        assertArrayEquals(new int[] {0, 0, 0, 0, 1}, r.textToImage());
+        assertArrayEquals(Retrieval.evaluate(set()).imageToText(), Retrieval.evaluate(set(), set(), 1).imageToText());
+    }
+
+    @Test
+    void foldsMatchABruteForceRankingOfEachFold() {
+        // Captions in shuffled order (not grouped by image) and folds of unequal size: 23 images in 4 folds.
+        int n = 23, d = 5;
+        java.util.Random rnd = new java.util.Random(11);
+        float[] img = new float[n * d];
+        for (int i = 0; i < img.length; i++) img[i] = (float) rnd.nextGaussian();
+        int m = 3 * n;
+        int[] owner = new int[m];
+        float[] cap = new float[m * d];
+        for (int c = 0; c < m; c++) {
+            owner[c] = rnd.nextInt(n);
+            for (int k = 0; k < d; k++) cap[c * d + k] = img[owner[c] * d + k] + 1.5f * (float) rnd.nextGaussian();
+        }
+        for (int i = 0; i < n; i++) owner[i] = i; // every image owns at least one caption
+        EncodedSet s = new EncodedSet(img, cap, owner, d);
+        int folds = 4;
+        Ranks r = Retrieval.evaluate(s, s, folds);
+        int[] fold = new int[n];
+        for (int f = 0; f < folds; f++) for (int i = n * f / folds; i < n * (f + 1) / folds; i++) fold[i] = f;
+        for (int q = 0; q < n; q++) {
+            double best = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < m; c++) if (owner[c] == q) best = Math.max(best, dot(img, q, cap, c, d));
+            int rank = 0;
+            for (int c = 0; c < m; c++) if (owner[c] != q && fold[owner[c]] == fold[q] && dot(img, q, cap, c, d) >= best) rank++;
+            assertEquals(rank, r.imageToText()[q], "image " + q);
+        }
+        for (int c = 0; c < m; c++) {
+            double own = dot(img, owner[c], cap, c, d);
+            int rank = 0;
+            for (int j = 0; j < n; j++) if (j != owner[c] && fold[j] == fold[owner[c]] && dot(img, j, cap, c, d) >= own) rank++;
+            assertEquals(rank, r.textToImage()[c], "caption " + c);
+        }
+    }
+
+    @Test
+    void foldCountsOutsideOneToTheImagesAreRefused() {
+        for (int folds : new int[] {0, 4}) {
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Retrieval.evaluate(set(), set(), folds))
+                    .getMessage().contains(folds + " folds of 3 images"));
+        }
+    }
+
+    @Test
     void mismatchedSetsAreRefused() {
         EncodedSet other = new EncodedSet(IMAGES, new float[] {1, 0, 0}, new int[] {0}, 3);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Retrieval.evaluate(set(), other))

@@ -6,8 +6,19 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class XbtConfigTest {
+    @Test
+    void theReportIsOnDataDirUnlessEvalDataNamesAnotherSetAndFoldsAreAtLeastOne() {
+        TrainConfig c = XbtConfig.schema().defaults().withOverride("data.dir=some/corpus");
+        assertEquals("some/corpus", XbtConfig.evalData(c));
+        assertEquals("held/out", XbtConfig.evalData(c.withOverride("eval.data=held/out")));
+        assertEquals(1, c.getInt("eval.folds"));
+        var e = assertThrows(IllegalArgumentException.class, () -> XbtConfig.validate(c.withOverride("eval.folds=0")));
+        assertTrue(e.getMessage().contains("eval.folds"), e.getMessage());
+    }
+
     @Test
     void emaDecayMustBeBelowOne() {
         TrainConfig c = XbtConfig.schema().defaults();
