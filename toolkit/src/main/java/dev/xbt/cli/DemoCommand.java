@@ -74,6 +74,7 @@ final class DemoCommand implements Runnable {
         }
         CompatibilityReport report = Pipeline.run(c, out, XbtSettings.progress(c), DataCommand.progress(), System.err::println);
         System.out.print(report.table());
+        if (report.methods().contains("xbt")) System.out.println(report.weakestCell("xbt"));
         System.out.printf(Locale.ROOT, "report: %s (%.0f s)%n", out.resolve(Pipeline.REPORT), (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -77,6 +77,7 @@ final class EvalCompatCommand implements Callable<Integer> {
         System.out.print(report.table());
         System.out.println("report: " + out.resolve(Pipeline.REPORT));
         if (gate == null) return 0;
+        System.out.println(report.weakestCell(gate));
         System.err.println("xbt: " + report.gateMessage(gate));
         return report.gate(gate);
     }

@@ -145,6 +145,80 @@ public final class CompatibilityReport {
         return top == base ? Double.NaN : (m - base) / (top - base);
     }
 
+    /** Resamples of {@link #gapClosedInterval}; fixed seed, so a report is the same every time it is made. */
+    static final int BOOTSTRAP_RESAMPLES = 1000;
+    private static final long BOOTSTRAP_SEED = 0x5EEDB007L;
+    private Map<String, double[][]> intervals;
+
+    /**
+     * A 90 % interval of {@link #gapClosed}: a paired bootstrap over the direction's queries (each of
+     * {@value #BOOTSTRAP_RESAMPLES} resamples draws the queries with replacement and scores old/old, new/new and every
+     * method on that same draw); the 5th and 95th percentiles of the resamples' gap closed, over those where it is
+     * defined. It is the uncertainty that comes from having this many queries, not the spread over training seeds.
+     * {NaN, NaN} where no resample defines it.
+     */
+    public double[] gapClosedInterval(String method, Cell c) {
+        method(method);
+        if (intervals == null) intervals = bootstrap();
+        return intervals.get(method)[cells().indexOf(c)].clone();
+    }
+
+    private Map<String, double[][]> bootstrap() {
+        List<Cell> cells = cells();
+        Map<String, double[][]> out = new LinkedHashMap<>();
+        Map<String, double[][]> gaps = new LinkedHashMap<>(); // method -> [cell][resample]
+        for (String m : methods.keySet()) gaps.put(m, new double[cells.size()][BOOTSTRAP_RESAMPLES]);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(BOOTSTRAP_SEED);
+        for (Direction d : Direction.values()) {
+            int[] o = oldOld.ranks(d), n = newNew.ranks(d);
+            int q = o.length;
+            for (int b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
+                int[] draw = new int[q];
+                for (int i = 0; i < q; i++) draw[i] = rnd.nextInt(q);
+                for (int k : Ranks.KS) {
+                    int ci = cells.indexOf(new Cell(d, k));
+                    int ho = hits(o, draw, k), hn = hits(n, draw, k);
+                    for (Map.Entry<String, Method> e : methods.entrySet()) {
+                        int hm = hits(e.getValue().ranks().ranks(d), draw, k);
+                        gaps.get(e.getKey())[ci][b] = hn == ho ? Double.NaN : (hm - ho) / (double) (hn - ho);
+                    }
+                }
+            }
+        }
+        for (Map.Entry<String, double[][]> e : gaps.entrySet()) {
+            double[][] iv = new double[cells.size()][];
+            for (int ci = 0; ci < cells.size(); ci++) {
+                double[] g = java.util.Arrays.stream(e.getValue()[ci]).filter(x -> !Double.isNaN(x)).sorted().toArray();
+                iv[ci] = g.length == 0 ? new double[] {Double.NaN, Double.NaN}
+                        : new double[] {g[(int) Math.floor(0.05 * (g.length - 1))], g[(int) Math.ceil(0.95 * (g.length - 1))]};
+            }
+            out.put(e.getKey(), iv);
+        }
+        return out;
+    }
+
+    private static int hits(int[] ranks, int[] draw, int k) {
+        int h = 0;
+        for (int i : draw) if (ranks[i] < k) h++;
+        return h;
+    }
+
+    /**
+     * One line naming the method's weakest cell (smallest gap closed) with its {@link #gapClosedInterval}, e.g.
+     * {@code xbt: weakest cell text->image R@1, gap closed 0.26 (90 % bootstrap interval over the queries 0.22 to 0.30)}.
+     */
+    public String weakestCell(String method) {
+        Cell worst = null;
+        for (Cell c : cells()) {
+            double g = gapClosed(method, c);
+            if (!Double.isNaN(g) && (worst == null || g < gapClosed(method, worst))) worst = c;
+        }
+        if (worst == null) return method + ": gap closed undefined in every cell (new/new equals old/old)";
+        double[] iv = gapClosedInterval(method, worst);
+        return String.format(Locale.ROOT, "%s: weakest cell %s R@%d, gap closed %.2f (90 %% bootstrap interval over the queries %.2f to %.2f)",
+                method, worst.direction().label(), worst.k(), gapClosed(method, worst), iv[0], iv[1]);
+    }
+
     public Flips flips(String method, Cell c) {
         int[] before = oldOld.ranks(c.direction()), after = method(method).ranks(c.direction());
         int pos = 0, neg = 0;
@@ -228,7 +302,8 @@ public final class CompatibilityReport {
      * The report as JSON: {@code dataset {name, images, captions}}; {@code rows}, one per row of the table, with
      * {@code method}, {@code query_model}, {@code gallery_model}, {@code i2t} and {@code t2i} recalls in percent
      * ({@code R@1}, {@code R@5}, {@code R@10}) and {@code rsum}; {@code compatibility}, per method its {@code cells}
-     * (compatible or not), {@code all}, {@code gap_closed} per cell (null when undefined), {@code flips_R@1} and
+     * (compatible or not), {@code all}, {@code gap_closed} per cell (null when undefined), {@code gap_closed_90} per cell
+     * (its 90 % bootstrap interval, {@link #gapClosedInterval}), {@code flips_R@1} and
      * {@code incompatible_cells}; then the fields given to {@link #put}.
      */
     public ObjectNode toJson() {
@@ -257,6 +332,12 @@ public final class CompatibilityReport {
                 double g = gapClosed(m, c);
                 if (Double.isNaN(g)) gap.putNull(c.key());
                 else gap.put(c.key(), round(g, 1000));
+            }
+            ObjectNode interval = o.putObject("gap_closed_90");
+            for (Cell c : cells()) {
+                double[] iv = gapClosedInterval(m, c);
+                if (Double.isNaN(iv[0])) interval.putNull(c.key());
+                else interval.putArray(c.key()).add(round(iv[0], 1000)).add(round(iv[1], 1000));
             }
             ObjectNode flips = o.putObject("flips_R@1");
             for (Direction d : Direction.values()) {

@@ -110,6 +110,8 @@ class CompatibilityReportTest {
         assertTrue(a.at("/cells/t2i_R@5").asBoolean());
         assertTrue(a.at("/gap_closed/i2t_R@5").isNull());
         assertEquals(0.5, a.at("/gap_closed/t2i_R@1").asDouble(), 1e-12);
+        assertEquals(2, a.at("/gap_closed_90/t2i_R@1").size());
+        assertTrue(a.at("/gap_closed_90/i2t_R@5").isNull());
         assertEquals(0.4, a.at("/flips_R@1/t2i_positive").asDouble(), 1e-12);
         assertEquals(0.2, a.at("/flips_R@1/t2i_negative").asDouble(), 1e-12);
         assertEquals(0.25, a.at("/flips_R@1/i2t_positive").asDouble(), 1e-12);
@@ -117,6 +119,66 @@ class CompatibilityReportTest {
         assertFalse(j.at("/compatibility/same/cells/i2t_R@1").asBoolean());
         assertEquals("[\"i2t_R@1\",\"t2i_R@1\",\"t2i_R@5\"]", j.at("/compatibility/same/incompatible_cells").toString());
         assertEquals(1.5, j.at("/seconds/total").asDouble());
+    }
+
+    /** Ranks of {@code q} queries where a query hits at R@1 with probability {@code p} (rank 0, else rank 20). */
+    private static int[] ranks(java.util.Random rnd, int q, double p) {
+        int[] r = new int[q];
+        for (int i = 0; i < q; i++) r[i] = rnd.nextDouble() < p ? 0 : 20;
+        return r;
+    }
+
+    private static int[] repeated(int[] r, int times) {
+        int[] out = new int[r.length * times];
+        for (int t = 0; t < times; t++) System.arraycopy(r, 0, out, t * r.length, r.length);
+        return out;
+    }
+
+    @Test
+    void theGapClosedIntervalIsABootstrapOverTheQueries() {
+        java.util.Random rnd = new java.util.Random(5);
+        int q = 2000;
+        int[] i2t = ranks(rnd, 500, 0.5);
+        int[] o = ranks(rnd, q, 0.60), n = ranks(rnd, q, 0.72), m = ranks(rnd, q, 0.64);
+        CompatibilityReport r = new CompatibilityReport("synthetic", new Ranks(i2t, o), new Ranks(i2t, n), List.of(
+                new CompatibilityReport.Method("m", "new", new Ranks(i2t, m)),
+                new CompatibilityReport.Method("same", "new", new Ranks(i2t, o))));
+        Cell t2i1 = new Cell(TEXT_TO_IMAGE, 1);
+        double g = r.gapClosed("m", t2i1);
+        double[] iv = r.gapClosedInterval("m", t2i1);
+        assertTrue(iv[0] < g && g < iv[1], g + " in " + iv[0] + ".." + iv[1]);
+        // Against the delta method: g = (M - O) / (N - O) of the three hit rates, its variance the gradient through the
+        // per-query covariance of (m, o, n) over q; a 90 % interval is 2 x 1.645 standard errors wide.
+        double[][] x = new double[q][];
+        for (int i = 0; i < q; i++) x[i] = new double[] {m[i] == 0 ? 1 : 0, o[i] == 0 ? 1 : 0, n[i] == 0 ? 1 : 0};
+        double[] mean = new double[3];
+        for (double[] v : x) for (int j = 0; j < 3; j++) mean[j] += v[j] / q;
+        double a = mean[0] - mean[1], b = mean[2] - mean[1];
+        double[] grad = {1 / b, (a - b) / (b * b), -a / (b * b)};
+        double var = 0;
+        for (double[] v : x) {
+            double dot = 0;
+            for (int j = 0; j < 3; j++) dot += grad[j] * (v[j] - mean[j]);
+            var += dot * dot / q;
+        }
+        double delta = 2 * 1.645 * Math.sqrt(var / q);
+        assertTrue((iv[1] - iv[0]) / delta > 0.8 && (iv[1] - iv[0]) / delta < 1.25, "bootstrap " + (iv[1] - iv[0]) + ", delta method " + delta);
+        assertEquals(iv[0], r.gapClosedInterval("m", t2i1)[0], "the same every time");
+        // A method that ranks like old/old closes exactly nothing in every resample.
+        double[] none = r.gapClosedInterval("same", t2i1);
+        assertEquals(0.0, none[0]);
+        assertEquals(0.0, none[1]);
+        // Where new/new ranks exactly like old/old (image->text here), the gap is undefined in every resample.
+        assertTrue(Double.isNaN(r.gapClosedInterval("m", new Cell(IMAGE_TO_TEXT, 1))[0]));
+        // Four times the queries (the same ones, four times): the interval is about half as wide (1/sqrt(4)).
+        CompatibilityReport big = new CompatibilityReport("synthetic x4", new Ranks(i2t, repeated(o, 4)),
+                new Ranks(i2t, repeated(n, 4)), List.of(new CompatibilityReport.Method("m", "new", new Ranks(i2t, repeated(m, 4)))));
+        double[] iv4 = big.gapClosedInterval("m", t2i1);
+        double ratio = (iv4[1] - iv4[0]) / (iv[1] - iv[0]);
+        assertTrue(ratio > 0.35 && ratio < 0.65, "width ratio " + ratio);
+        assertTrue(r.weakestCell("m").startsWith(String.format(java.util.Locale.ROOT,
+                "m: weakest cell text->image R@1, gap closed %.2f (90 %% bootstrap interval over the queries %.2f to %.2f)", g, iv[0], iv[1])),
+                r.weakestCell("m"));
     }
 
     @Test
