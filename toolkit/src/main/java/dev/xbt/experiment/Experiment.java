@@ -105,7 +105,7 @@ public final class Experiment {
         for (Map.Entry<String, Double> e : seconds.entrySet()) if (!e.getKey().equals("total")) total += e.getValue();
         seconds.put("total", round(total));
         report.put("experiment_seconds", seconds);
-        String table = report.table() + times(seconds);
+        String table = report.table() + (report.methods().contains("xbt") ? report.weakestCell("xbt") + "\n" : "") + times(seconds);
         RunDirectory.writeAtomically(out.resolve(TABLE), table);
         report.write(out.resolve(REPORT));
         return new Result(table, seconds, false);

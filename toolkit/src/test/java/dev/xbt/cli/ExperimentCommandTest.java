@@ -71,6 +71,9 @@ class ExperimentCommandTest {
         String oldLog = Files.readString(out.resolve("old/metrics.jsonl"));
         assertTrue(oldLog.contains("\"fraction\":0.5"), oldLog);
         assertTrue(first.table().contains("xbt") && first.table().contains("wall time: data"), first.table());
+        assertTrue(first.table().contains("\nxbt: weakest cell ") && first.table().contains("90 % bootstrap interval"), first.table());
+        JsonNode interval = report.at("/compatibility/xbt/gap_closed_90/t2i_R@10");
+        assertTrue(interval.isNull() || interval.size() == 2 && interval.get(0).asDouble() <= interval.get(1).asDouble(), interval.toString());
         assertFalse(first.alreadyComplete());
     }
 
