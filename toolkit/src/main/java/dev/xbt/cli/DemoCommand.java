@@ -1,5 +1,6 @@
 package dev.xbt.cli;
 
+import dev.xbt.data.Manifest;
 import dev.xbt.train.TrainConfig;
 import dev.xbt.eval.CompatibilityReport;
 import dev.xbt.xbt.Pipeline;
@@ -27,6 +28,8 @@ import java.util.Locale;
                         + "from configs/xbt/shapes.yaml unless --config names another file; relative paths in it are taken from the xbt installation folder.",
                 ""})
 final class DemoCommand implements Runnable {
+    /** The training corpus of the committed models (data.dir of configs/xbt/shapes.yaml). */
+    static final String[] CORPUS = {"--count", "6000", "--seed", "0"};
     /**
      * The held-out set the report is on (eval.data of configs/xbt/shapes.yaml): pictures of another seed than the
      * training corpus's, which neither model nor the method has seen, every one in split test.
@@ -57,24 +60,21 @@ final class DemoCommand implements Runnable {
         }
         if (config.showIfAsked(c)) return;
         XbtConfig.validate(c);
-        Path data = Path.of(c.getString("data.dir"));
-        if (!Files.isRegularFile(data.resolve("manifest.jsonl"))) {
-            System.err.println("demo: preparing the shapes data set in " + data);
-            int rc = Main.run("data", "prepare", "shapes", "--count", "6000", "--seed", "0", "--out", data.toString());
-            if (rc != 0) throw new IllegalStateException("preparing the shapes data set in " + data + " failed");
-        }
-        Path heldOut = Path.of(XbtConfig.evalData(c));
-        if (!Files.isRegularFile(heldOut.resolve("manifest.jsonl"))) {
-            System.err.println("demo: preparing the held-out shapes set in " + heldOut + " (" + String.join(" ", HELD_OUT) + ")");
-            List<String> args = new ArrayList<>(List.of("data", "prepare", "shapes"));
-            args.addAll(List.of(HELD_OUT));
-            args.addAll(List.of("--out", heldOut.toString()));
-            int rc = Main.run(args.toArray(String[]::new));
-            if (rc != 0) throw new IllegalStateException("preparing the held-out shapes set in " + heldOut + " failed");
-        }
+        prepareWhenAbsent(Path.of(c.getString("data.dir")), "the shapes data set", CORPUS);
+        prepareWhenAbsent(Path.of(XbtConfig.evalData(c)), "the held-out shapes set", HELD_OUT);
         CompatibilityReport report = Pipeline.run(c, out, XbtSettings.progress(c), DataCommand.progress(), System.err::println);
         System.out.print(report.table());
         if (report.methods().contains("xbt")) System.out.println(report.weakestCell("xbt"));
         System.out.printf(Locale.ROOT, "report: %s (%.0f s)%n", out.resolve(Pipeline.REPORT), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** {@code xbt data prepare shapes OPTIONS --out DIR} unless DIR already holds a data set. */
+    private static void prepareWhenAbsent(Path dir, String what, String[] options) {
+        if (Files.isRegularFile(dir.resolve(Manifest.FILE_NAME))) return;
+        System.err.println("demo: preparing " + what + " in " + dir + " (" + String.join(" ", options) + ")");
+        List<String> args = new ArrayList<>(List.of("data", "prepare", "shapes"));
+        args.addAll(List.of(options));
+        args.addAll(List.of("--out", dir.toString()));
+        if (Main.run(args.toArray(String[]::new)) != 0) throw new IllegalStateException("preparing " + what + " in " + dir + " failed");
     }
 }
