@@ -67,6 +67,16 @@ DEVICE float xbt_att_sum(LOCAL_PTR const float *parts, int slices) {
     return s;
 }
 
+/* The work-group layout of the three tiled kernels: LSIZE_Y rows (queries; keys in dkv) of head GROUP_Y, each
+ * row's head dimensions split over LSIZE_X slices of XBT_ATT_SLICE held in registers. tid and threads number the
+ * group for the cooperative tile loads, whose rows are dp floats (whole slices, zero past d). A row's partial dots
+ * sit (cols + 1) * slices apart, cols being the tile's rows: the extra slot per row puts the rows of a warp in
+ * different banks (without it, every row of a warp hit the same bank). */
+#define XBT_ATT_GROUP_LAYOUT(cols) \
+    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y; \
+    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE; \
+    int ps = ((cols) + 1) * slices
+
 KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
                                   GLOBAL const float *q, int qOff, GLOBAL const float *k, int kOff,
                                   GLOBAL const float *v, int vOff,
@@ -75,11 +85,7 @@ KERNEL void xbt_attention_forward(int bh, int tq, int tk, int d, float scale,
     LOCAL_FLOATS_ALIGNED(kt, XBT_ATT_BK * XBT_ATT_MAXD);
     LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BK * XBT_ATT_MAXD);
     LOCAL float part[XBT_ATT_BQ * (XBT_ATT_BK + 1) * XBT_ATT_MAXS];
-    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
-    /* A row's partial dots sit (XBT_ATT_BK + 1) * slices apart: the extra slot per row puts the rows of a
-     * warp in different banks (without it, every row of a warp hit the same bank). */
-    int ps = (XBT_ATT_BK + 1) * slices;
+    XBT_ATT_GROUP_LAYOUT(XBT_ATT_BK);
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     GLOBAL const float *kh = k + kOff + h * tk * d;
@@ -165,9 +171,7 @@ KERNEL void xbt_attention_backward_dq(int bh, int tq, int tk, int d, float scale
     LOCAL_FLOATS_ALIGNED(vt, XBT_ATT_BKB * XBT_ATT_MAXD);
     LOCAL float partS[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* q . k */
     LOCAL float partP[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* dO . v */
-    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
-    int ps = (XBT_ATT_BKB + 1) * slices; /* rows of partial dots padded by one entry, as in the forward kernel */
+    XBT_ATT_GROUP_LAYOUT(XBT_ATT_BKB);
     int i = GROUP_X * LSIZE_Y + r;
     int active = i < tq;
     int row = h * tq + (active ? i : 0);
@@ -228,9 +232,7 @@ KERNEL void xbt_attention_backward_dkv(int bh, int tq, int tk, int d, float scal
     LOCAL float dt[XBT_ATT_BKB];
     LOCAL float partS[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* k . q */
     LOCAL float partP[XBT_ATT_BQ * (XBT_ATT_BKB + 1) * XBT_ATT_MAXS]; /* v . dO */
-    int h = GROUP_Y, slices = LSIZE_X, sl = LID_X, r = LID_Y;
-    int tid = r * slices + sl, threads = slices * LSIZE_Y, l0 = sl * XBT_ATT_SLICE, dp = slices * XBT_ATT_SLICE;
-    int ps = (XBT_ATT_BKB + 1) * slices; /* rows of partial dots padded by one entry, as in the forward kernel */
+    XBT_ATT_GROUP_LAYOUT(XBT_ATT_BKB);
     int j = GROUP_X * LSIZE_Y + r;
     int active = j < tk;
     int row = h * tk + (active ? j : 0);
